@@ -1,0 +1,66 @@
+# Cluster: two Glance API nodes behind one controller (MariaDB, Keystone and
+# two RabbitMQ nodes listed as HA members). This file is the primary's pillar;
+# the secondary adds cluster_secondary.sls on top.
+glance:
+  server:
+    enabled: true
+    role: primary
+    workers: 2
+    bind:
+      address: 0.0.0.0
+      port: 9292
+    database:
+      engine: mysql
+      host: controller
+      port: 3306
+      name: glance
+      user: glance
+      password: "Cluster$db@pw"
+    identity:
+      engine: keystone
+      host: controller
+      port: 5000
+      region: RegionOne
+      tenant: service
+      user: glance
+      password: "Cluster$ks@pw"
+    message_queue:
+      engine: rabbitmq
+      members:
+        - host: controller
+          port: 5672
+        - host: controller
+          port: 5673
+      user: openstack
+      password: "Cluster$mq@pw"
+      virtual_host: /openstack
+    notification:
+      enabled: true
+    cache:
+      members:
+        - host: controller
+          port: 11211
+    storage:
+      engine: file
+  bootstrap:
+    database:
+      # Remote administrator account on the controller's MariaDB.
+      admin_user: root
+      admin_password: "Cluster$root@pw"
+      host: controller
+      port: 3306
+      allowed_hosts:
+        - "%"
+    identity:
+      auth_url: http://controller:5000/v3
+      admin_user: admin
+      admin_password: "Cluster$admin@pw"
+      admin_project: admin
+      admin_domain: Default
+      roles:
+        - admin
+        - service
+      endpoints:
+        public: http://glance:9292
+        internal: http://glance:9292
+        admin: http://glance:9292

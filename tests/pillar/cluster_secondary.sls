@@ -1,0 +1,4 @@
+# Added on top of cluster.sls for the second Glance node.
+glance:
+  server:
+    role: secondary
