@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+#
+# Glance's MySQL/MariaDB database, its user (one account per allowed host)
+# and the user's privileges on the database. Needs the MySQL states of the
+# saltext-mysql extension and PyMySQL on the minion. The database server's
+# administrator comes from glance:bootstrap:database.
+{%- set server_db = salt['pillar.get']('glance:server:database', {}) %}
+{%- set bootstrap = salt['pillar.get']('glance:bootstrap:database', {}) %}
+{%- set db_name = server_db.get('name', 'glance') %}
+{%- set db_user = server_db.get('user', 'glance') %}
+{%- set connection = {'connection_charset': 'utf8'} %}
+{%- for key, arg in [('admin_user', 'connection_user'),
+                     ('admin_password', 'connection_pass'),
+                     ('unix_socket', 'connection_unix_socket'),
+                     ('host', 'connection_host'),
+                     ('port', 'connection_port'),
+                     ('default_file', 'connection_default_file')] %}
+{%-   if bootstrap.get(key) is not none %}
+{%-     do connection.update({arg: bootstrap[key]}) %}
+{%-   endif %}
+{%- endfor %}
+
+glance-bootstrap-database-present:
+  mysql_database.present:
+    - name: {{ db_name | json }}
+{%- if bootstrap.get('character_set') %}
+    - character_set: {{ bootstrap.character_set | json }}
+{%- endif %}
+{%- if bootstrap.get('collate') %}
+    - collate: {{ bootstrap.collate | json }}
+{%- endif %}
+{%- for arg, value in connection | dictsort %}
+    - {{ arg }}: {{ value | json }}
+{%- endfor %}
+
+{%- for host in bootstrap.get('allowed_hosts', ['localhost', '%']) %}
+
+glance-bootstrap-database-user-present-{{ host }}:
+  mysql_user.present:
+    - name: {{ db_user | json }}
+    - host: {{ host | json }}
+    - password: {{ server_db.get('password') | json }}
+{%-   for arg, value in connection | dictsort %}
+    - {{ arg }}: {{ value | json }}
+{%-   endfor %}
+    - require:
+      - mysql_database: glance-bootstrap-database-present
+
+glance-bootstrap-database-grants-present-{{ host }}:
+  mysql_grants.present:
+    - grant: ALL PRIVILEGES
+    - database: {{ (db_name ~ '.*') | json }}
+    - user: {{ db_user | json }}
+    - host: {{ host | json }}
+{%-   for arg, value in connection | dictsort %}
+    - {{ arg }}: {{ value | json }}
+{%-   endfor %}
+    - require:
+      - mysql_user: glance-bootstrap-database-user-present-{{ host }}
+{%- endfor %}

@@ -1,0 +1,416 @@
+"""Unit tests of the keystone_registration custom state, with a fake SDK connection."""
+
+import importlib.util
+import itertools
+import pathlib
+from types import SimpleNamespace
+
+import pytest
+
+MODULE_PATH = pathlib.Path(__file__).resolve().parents[2] / "_states" / "keystone_registration.py"
+
+ADMIN_PASSWORD = "Adm1n$ecret"
+GLANCE_PASSWORD = "Ks$ecret@glance"
+CONNECTION = {
+    "auth_url": "http://keystone.test:5000/v3",
+    "username": "admin",
+    "password": ADMIN_PASSWORD,
+    "project_name": "admin",
+    "user_domain_name": "Default",
+    "project_domain_name": "Default",
+}
+
+
+class FakeIdentity:
+    """In-memory stand-in for ``conn.identity`` (the identity v3 proxy)."""
+
+    def __init__(self):
+        self._ids = itertools.count(1)
+        self.domains = [SimpleNamespace(id="default", name="Default")]
+        self.regions = []
+        self.projects = []
+        self.roles = []
+        self.users = []
+        self.passwords = {}
+        self.assignments = []
+        self.service_list = []
+        self.endpoint_list = []
+        self.writes = []
+
+    def _new_id(self):
+        return "id{}".format(next(self._ids))
+
+    def _write(self, what):
+        self.writes.append(what)
+
+    # domains, regions, projects, roles
+    def find_domain(self, name_or_id):
+        return next((d for d in self.domains if name_or_id in (d.id, d.name)), None)
+
+    def find_region(self, name_or_id):
+        return next((r for r in self.regions if r.id == name_or_id), None)
+
+    def create_region(self, **attrs):
+        self._write("create_region")
+        region = SimpleNamespace(id=attrs["id"], description=attrs.get("description", ""))
+        self.regions.append(region)
+        return region
+
+    def update_region(self, region, **attrs):
+        self._write("update_region")
+        vars(region).update(attrs)
+        return region
+
+    def find_project(self, name_or_id, domain_id=None):
+        return next(
+            (
+                p
+                for p in self.projects
+                if name_or_id in (p.id, p.name) and domain_id in (None, p.domain_id)
+            ),
+            None,
+        )
+
+    def create_project(self, **attrs):
+        self._write("create_project")
+        project = SimpleNamespace(id=self._new_id(), description="", **attrs)
+        self.projects.append(project)
+        return project
+
+    def update_project(self, project, **attrs):
+        self._write("update_project")
+        vars(project).update(attrs)
+        return project
+
+    def find_role(self, name_or_id):
+        return next((r for r in self.roles if name_or_id in (r.id, r.name)), None)
+
+    def create_role(self, **attrs):
+        self._write("create_role")
+        role = SimpleNamespace(id=self._new_id(), **attrs)
+        self.roles.append(role)
+        return role
+
+    # users
+    def find_user(self, name_or_id, domain_id=None):
+        return next(
+            (
+                u
+                for u in self.users
+                if name_or_id in (u.id, u.name) and domain_id in (None, u.domain_id)
+            ),
+            None,
+        )
+
+    def create_user(self, **attrs):
+        self._write("create_user")
+        password = attrs.pop("password")
+        attrs.setdefault("is_enabled", True)
+        user = SimpleNamespace(
+            id=self._new_id(), description=None, email=None, default_project_id=None
+        )
+        vars(user).update(attrs)
+        self.users.append(user)
+        self.passwords[user.id] = password
+        return user
+
+    def update_user(self, user, **attrs):
+        self._write("update_user:" + ",".join(sorted(attrs)))
+        if "password" in attrs:
+            self.passwords[user.id] = attrs.pop("password")
+        vars(user).update(attrs)
+        return user
+
+    # role assignments
+    def role_assignments(self, user_id=None, scope_project_id=None, role_id=None):
+        return iter(
+            [
+                a
+                for a in self.assignments
+                if (a["user"], a["project"], a["role"]) == (user_id, scope_project_id, role_id)
+            ]
+        )
+
+    def assign_project_role_to_user(self, project, user, role):
+        self._write("assign_role")
+        self.assignments.append({"user": user.id, "project": project.id, "role": role.id})
+
+    # catalog
+    def services(self, type=None):  # pylint: disable=redefined-builtin
+        return iter([s for s in self.service_list if type in (None, s.type)])
+
+    def create_service(self, **attrs):
+        self._write("create_service")
+        attrs.setdefault("description", None)
+        service = SimpleNamespace(id=self._new_id(), **attrs)
+        self.service_list.append(service)
+        return service
+
+    def update_service(self, service, **attrs):
+        self._write("update_service")
+        vars(service).update(attrs)
+        return service
+
+    def endpoints(self, service_id=None, interface=None, region_id=None):
+        return iter(
+            [
+                e
+                for e in self.endpoint_list
+                if (e.service_id, e.interface, e.region_id) == (service_id, interface, region_id)
+            ]
+        )
+
+    def create_endpoint(self, **attrs):
+        self._write("create_endpoint")
+        endpoint = SimpleNamespace(id=self._new_id(), **attrs)
+        self.endpoint_list.append(endpoint)
+        return endpoint
+
+    def update_endpoint(self, endpoint, **attrs):
+        self._write("update_endpoint")
+        vars(endpoint).update(attrs)
+        return endpoint
+
+
+@pytest.fixture
+def identity():
+    return FakeIdentity()
+
+
+@pytest.fixture
+def mod(identity, monkeypatch):
+    spec = importlib.util.spec_from_file_location("keystone_registration", MODULE_PATH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not module.HAS_SDK:
+        pytest.skip("openstacksdk is not installed")
+    module.__opts__ = {"test": False}
+    module.__context__ = {}
+    connects = []
+
+    def fake_connect(**kwargs):
+        connects.append(kwargs)
+        return SimpleNamespace(identity=identity)
+
+    def fake_password_works(connection, user_id, password):
+        assert connection["password"] == ADMIN_PASSWORD
+        return identity.passwords.get(user_id) == password
+
+    monkeypatch.setattr(module.openstack, "connect", fake_connect)
+    monkeypatch.setattr(module, "_password_works", fake_password_works)
+    module.connects = connects
+    return module
+
+
+def register(mod, password=GLANCE_PASSWORD, url="http://glance.test:9292"):
+    """The sequence of states glance/bootstrap/keystone.sls applies."""
+    conn = CONNECTION
+    rets = [
+        mod.region_present("RegionTwo", connection=conn),
+        mod.project_present("service", domain="Default", connection=conn),
+        mod.user_present(
+            "glance",
+            password,
+            domain="Default",
+            default_project="service",
+            connection=conn,
+        ),
+    ]
+    for role in ("admin", "service"):
+        rets.append(mod.role_present(role, connection=conn))
+        rets.append(mod.role_granted(role, "glance", "service", connection=conn))
+    rets.append(
+        mod.service_present(
+            "glance", "image", description="OpenStack Image service", connection=conn
+        )
+    )
+    for interface in ("public", "internal", "admin"):
+        rets.append(
+            mod.endpoint_present(
+                "glance",
+                interface,
+                url,
+                region="RegionTwo",
+                service_type="image",
+                connection=conn,
+            )
+        )
+    return rets
+
+
+def assert_no_secret(rets):
+    text = repr(rets)
+    assert ADMIN_PASSWORD not in text
+    assert GLANCE_PASSWORD not in text
+    assert "new-Pa$$word" not in text
+
+
+def test_first_run_creates_everything(mod, identity):
+    rets = register(mod)
+    assert all(ret["result"] is True for ret in rets), rets
+    assert all(ret["changes"] for ret in rets), rets
+    assert [r.id for r in identity.regions] == ["RegionTwo"]
+    assert [p.name for p in identity.projects] == ["service"]
+    user = identity.users[0]
+    assert (user.name, user.domain_id) == ("glance", "default")
+    assert user.default_project_id == identity.projects[0].id
+    assert identity.passwords[user.id] == GLANCE_PASSWORD
+    assert sorted(r.name for r in identity.roles) == ["admin", "service"]
+    assert len(identity.assignments) == 2
+    assert [(s.name, s.type) for s in identity.service_list] == [("glance", "image")]
+    assert sorted(e.interface for e in identity.endpoint_list) == ["admin", "internal", "public"]
+    assert {e.region_id for e in identity.endpoint_list} == {"RegionTwo"}
+    assert rets[2]["changes"]["password"] == "set"
+    assert_no_secret(rets)
+
+
+def test_second_run_changes_nothing(mod, identity):
+    register(mod)
+    identity.writes.clear()
+    rets = register(mod)
+    assert all(ret["result"] is True for ret in rets), rets
+    assert [ret["changes"] for ret in rets] == [{}] * len(rets)
+    assert identity.writes == []
+
+
+def test_connection_is_reused_and_isolated(mod):
+    register(mod)
+    assert len(mod.connects) == 1
+    kwargs = mod.connects[0]
+    assert kwargs["load_yaml_config"] is False
+    assert kwargs["load_envvars"] is False
+    assert kwargs["auth_url"] == CONNECTION["auth_url"]
+
+
+def test_test_mode_on_empty_keystone_predicts_and_writes_nothing(mod, identity):
+    mod.__opts__["test"] = True
+    rets = register(mod)
+    assert all(ret["result"] is None for ret in rets), rets
+    assert all(ret["changes"] for ret in rets), rets
+    assert identity.writes == []
+    assert_no_secret(rets)
+
+
+def test_test_mode_after_registration_predicts_nothing(mod, identity):
+    register(mod)
+    identity.writes.clear()
+    mod.__opts__["test"] = True
+    rets = register(mod)
+    assert all(ret["result"] is True for ret in rets), rets
+    assert [ret["changes"] for ret in rets] == [{}] * len(rets)
+    assert identity.writes == []
+
+
+def test_password_updated_only_when_it_does_not_work(mod, identity):
+    register(mod)
+    identity.writes.clear()
+    ret = mod.user_present("glance", "new-Pa$$word", default_project="service", connection=CONNECTION)
+    assert ret["result"] is True
+    assert ret["changes"] == {"password": "changed"}
+    assert identity.writes == ["update_user:password"]
+    assert identity.passwords[identity.users[0].id] == "new-Pa$$word"
+    assert_no_secret([ret])
+
+
+def test_password_change_in_test_mode_is_predicted_not_made(mod, identity):
+    register(mod)
+    identity.writes.clear()
+    mod.__opts__["test"] = True
+    ret = mod.user_present("glance", "new-Pa$$word", default_project="service", connection=CONNECTION)
+    assert ret["result"] is None
+    assert ret["changes"] == {"password": "changed"}
+    assert identity.writes == []
+    assert identity.passwords[identity.users[0].id] == GLANCE_PASSWORD
+
+
+def test_disabled_user_is_enabled_then_password_verified(mod, identity):
+    register(mod)
+    user = identity.users[0]
+    user.is_enabled = False
+    identity.writes.clear()
+    ret = mod.user_present("glance", GLANCE_PASSWORD, default_project="service", connection=CONNECTION)
+    assert ret["result"] is True
+    assert ret["changes"] == {"enabled": {"old": False, "new": True}}
+    assert identity.writes == ["update_user:is_enabled"]
+
+
+def test_endpoint_url_is_updated_in_place(mod, identity):
+    register(mod)
+    identity.writes.clear()
+    rets = register(mod, url="https://images.test:9292")
+    changed = [ret for ret in rets if ret["changes"]]
+    assert len(changed) == 3
+    assert changed[0]["changes"] == {
+        "url": {"old": "http://glance.test:9292", "new": "https://images.test:9292"}
+    }
+    assert identity.writes == ["update_endpoint"] * 3
+    assert len(identity.endpoint_list) == 3
+
+
+def test_role_grant_fails_when_user_is_missing(mod, identity):
+    mod.region_present("RegionOne", connection=CONNECTION)
+    mod.project_present("service", connection=CONNECTION)
+    mod.role_present("admin", connection=CONNECTION)
+    ret = mod.role_granted("admin", "glance", "service", connection=CONNECTION)
+    assert ret["result"] is False
+    assert "user glance" in ret["comment"]
+
+
+def test_missing_domain_fails(mod):
+    ret = mod.project_present("service", domain="Nowhere", connection=CONNECTION)
+    assert ret["result"] is False
+    assert ret["comment"] == "Domain Nowhere does not exist"
+
+
+def test_sdk_errors_fail_without_secrets(mod, identity, monkeypatch):
+    def broken(name_or_id):
+        raise RuntimeError("cannot reach http://admin:{}@keystone.test".format(ADMIN_PASSWORD))
+
+    monkeypatch.setattr(identity, "find_region", broken)
+    ret = mod.region_present("RegionOne", connection=CONNECTION)
+    assert ret["result"] is False
+    assert "RuntimeError" in ret["comment"]
+    assert_no_secret([ret])
+
+
+def test_connection_needs_auth_url(mod):
+    ret = mod.role_present("admin", connection={"username": "admin"})
+    assert ret["result"] is False
+    assert "auth_url" in ret["comment"]
+
+
+def test_unknown_connection_key_fails(mod):
+    ret = mod.role_present("admin", connection=dict(CONNECTION, passwd="x"))
+    assert ret["result"] is False
+    assert "passwd" in ret["comment"]
+
+
+def test_endpoint_interface_is_checked(mod):
+    ret = mod.endpoint_present("glance", "private", "http://x", connection=CONNECTION)
+    assert ret["result"] is False
+
+
+def test_password_probe_distinguishes_unauthorized(mod, monkeypatch):
+    """The real _password_works: 401 means a wrong password, other errors propagate."""
+    spec = importlib.util.spec_from_file_location("keystone_registration_real", MODULE_PATH)
+    real = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(real)
+    outcomes = []
+
+    class FakeSession:
+        def __init__(self, auth, verify):
+            self.auth = auth
+            self.verify = verify
+
+        def get_token(self):
+            outcome = outcomes.pop(0)
+            if outcome is not None:
+                raise outcome
+            return "token"
+
+    monkeypatch.setattr(real.ks_session, "Session", FakeSession)
+    outcomes[:] = [None, real.ks_exceptions.Unauthorized(), real.ks_exceptions.ConnectFailure()]
+    assert real._password_works(CONNECTION, "id1", "pw") is True
+    assert real._password_works(CONNECTION, "id1", "pw") is False
+    with pytest.raises(real.ks_exceptions.ConnectFailure):
+        real._password_works(CONNECTION, "id1", "pw")
