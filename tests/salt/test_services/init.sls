@@ -1,0 +1,10 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+#
+# Test fixtures: the services a Glance node depends on, installed from the
+# distribution on the node itself (single) or on a controller (cluster).
+include:
+  - test_services.mariadb
+  - test_services.rabbitmq
+  - test_services.memcached
+  - test_services.keystone

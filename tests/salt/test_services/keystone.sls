@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+#
+# Test fixture: Keystone from the distribution, on MariaDB, with fernet
+# tokens, bootstrapped with the admin password and region of the glance
+# pillar (glance:bootstrap:identity, glance:server:identity), served on
+# port 5000 by the package's own service. Debian runs the Keystone API under
+# uWSGI (keystone.service starts /etc/init.d/keystone systemd-start, which
+# execs uwsgi with /etc/keystone/keystone-uwsgi.ini on :5000).
+{%- set ks = salt['pillar.get']('test_services:keystone', {}) %}
+{%- set db = ks.get('database', {}) %}
+{%- set db_name = db.get('name', 'keystone') %}
+{%- set db_user = db.get('user', 'keystone') %}
+{%- set identity = salt['pillar.get']('glance:server:identity', {}) %}
+{%- set bootstrap = salt['pillar.get']('glance:bootstrap:identity', {}) %}
+{%- set region = identity.get('region', 'RegionOne') %}
+{%- set public_url = 'http://%s:%s/v3/' | format(identity.get('host', '127.0.0.1'), identity.get('port', 5000)) %}
+{%- set socket = '/run/mysqld/mysqld.sock' %}
+{%- set connection = 'mysql+pymysql://%s:%s@localhost/%s?unix_socket=%s' | format(
+      db_user | urlencode | replace('/', '%2F'),
+      db.password | urlencode | replace('/', '%2F'),
+      db_name, socket) %}
+
+include:
+  - test_services.mariadb
+
+test-services-keystone-database:
+  mysql_database.present:
+    - name: {{ db_name }}
+    - connection_user: root
+    - connection_unix_socket: {{ socket }}
+    - connection_charset: utf8
+    - require:
+      - service: test-services-mariadb-running
+
+test-services-keystone-database-user:
+  mysql_user.present:
+    - name: {{ db_user }}
+    - host: localhost
+    - password: {{ db.password | json }}
+    - connection_user: root
+    - connection_unix_socket: {{ socket }}
+    - connection_charset: utf8
+    - require:
+      - mysql_database: test-services-keystone-database
+
+test-services-keystone-database-grants:
+  mysql_grants.present:
+    - grant: ALL PRIVILEGES
+    - database: {{ db_name }}.*
+    - user: {{ db_user }}
+    - host: localhost
+    - connection_user: root
+    - connection_unix_socket: {{ socket }}
+    - connection_charset: utf8
+    - require:
+      - mysql_user: test-services-keystone-database-user
+
+test-services-keystone-installed:
+  pkg.installed:
+    - pkgs:
+      - keystone
+      - python3-pymysql
+
+test-services-keystone-config:
+  file.managed:
+    - name: /etc/keystone/keystone.conf
+    - user: root
+    - group: keystone
+    - mode: '0640'
+    - show_changes: false
+    - contents: |
+        # Managed by the test_services.keystone fixture.
+        [DEFAULT]
+        log_dir = /var/log/keystone
+        log_file = keystone.log
+
+        [database]
+        connection = {{ connection }}
+
+        [token]
+        provider = fernet
+    - require:
+      - pkg: test-services-keystone-installed
+
+test-services-keystone-uwsgi-processes:
+  file.replace:
+    - name: /etc/keystone/keystone-uwsgi.ini
+    - pattern: '^processes = .*$'
+    - repl: 'processes = {{ ks.get('processes', 2) }}'
+    - require:
+      - pkg: test-services-keystone-installed
+
+test-services-keystone-db-sync:
+  cmd.run:
+    - name: keystone-manage db_sync
+    - runas: keystone
+    - unless: keystone-manage db_sync --check
+    - require:
+      - file: test-services-keystone-config
+      - mysql_grants: test-services-keystone-database-grants
+
+{%- for kind in ['fernet', 'credential'] %}
+
+test-services-keystone-{{ kind }}-setup:
+  cmd.run:
+    - name: keystone-manage {{ kind }}_setup --keystone-user keystone --keystone-group keystone
+    - creates: /etc/keystone/{{ kind }}-keys/0
+    - require:
+      # After db_sync, which creates the log file as the keystone user.
+      - cmd: test-services-keystone-db-sync
+{%- endfor %}
+
+test-services-keystone-bootstrap:
+  cmd.run:
+    - name: keystone-manage bootstrap
+    - env:
+      - OS_BOOTSTRAP_USERNAME: {{ bootstrap.get('admin_user', 'admin') | json }}
+      - OS_BOOTSTRAP_PASSWORD: {{ bootstrap.get('admin_password') | json }}
+      - OS_BOOTSTRAP_PROJECT_NAME: {{ bootstrap.get('admin_project', 'admin') | json }}
+      - OS_BOOTSTRAP_REGION_ID: {{ region | json }}
+      - OS_BOOTSTRAP_ADMIN_URL: {{ public_url | json }}
+      - OS_BOOTSTRAP_INTERNAL_URL: {{ public_url | json }}
+      - OS_BOOTSTRAP_PUBLIC_URL: {{ public_url | json }}
+    # Done once the admin user and the identity endpoints of the region exist.
+    - unless: >-
+        test "$(mysql -N -B {{ db_name }} -e
+        "SELECT COUNT(*) FROM local_user WHERE name = '{{ bootstrap.get('admin_user', 'admin') }}';
+        SELECT COUNT(*) FROM endpoint JOIN service ON endpoint.service_id = service.id
+        WHERE service.type = 'identity' AND endpoint.region_id = '{{ region }}'" | paste -s -d ' ')"
+        = '1 3'
+    - require:
+      - cmd: test-services-keystone-db-sync
+      - cmd: test-services-keystone-fernet-setup
+      - cmd: test-services-keystone-credential-setup
+
+test-services-keystone-running:
+  service.running:
+    - name: keystone
+    - enable: true
+    - require:
+      - cmd: test-services-keystone-bootstrap
+    - watch:
+      - file: test-services-keystone-config
+      - file: test-services-keystone-uwsgi-processes
+
+test-services-keystone-answers:
+  http.wait_for_successful_query:
+    - name: http://127.0.0.1:{{ identity.get('port', 5000) }}/v3
+    - status: 200
+    - wait_for: 180
+    - request_interval: 2
+    - require:
+      - service: test-services-keystone-running

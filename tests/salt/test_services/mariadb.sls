@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+#
+# Test fixture: MariaDB from the distribution. The local root account keeps
+# unix_socket authentication; when glance:bootstrap:database has an
+# admin_password (the database is reached over the network), root may also
+# log in from anywhere with that password, and the server listens on all
+# addresses instead of the loopback.
+{%- set bootstrap = salt['pillar.get']('glance:bootstrap:database', {}) %}
+{%- set remote_root = bootstrap.get('admin_password') %}
+{%- set socket = '/run/mysqld/mysqld.sock' %}
+
+test-services-mariadb-installed:
+  pkg.installed:
+    - pkgs:
+      - mariadb-server
+      - mariadb-client
+
+test-services-mariadb-config:
+  file.managed:
+    - name: /etc/mysql/mariadb.conf.d/99-test-services.cnf
+    - mode: '0644'
+    - contents: |
+        [mysqld]
+        bind-address = {{ '0.0.0.0' if remote_root else '127.0.0.1' }}
+    - require:
+      - pkg: test-services-mariadb-installed
+
+test-services-mariadb-running:
+  service.running:
+    - name: mariadb
+    - enable: true
+    - watch:
+      - file: test-services-mariadb-config
+{%- if remote_root %}
+
+test-services-mariadb-remote-admin-present:
+  mysql_user.present:
+    - name: {{ bootstrap.get('admin_user', 'root') | json }}
+    - host: '%'
+    - password: {{ remote_root | json }}
+    - connection_user: root
+    - connection_unix_socket: {{ socket }}
+    - connection_charset: utf8
+    - require:
+      - service: test-services-mariadb-running
+
+test-services-mariadb-remote-admin-grants:
+  mysql_grants.present:
+    - grant: ALL PRIVILEGES
+    - database: '*.*'
+    - user: {{ bootstrap.get('admin_user', 'root') | json }}
+    - host: '%'
+    - grant_option: true
+    - connection_user: root
+    - connection_unix_socket: {{ socket }}
+    - connection_charset: utf8
+    - require:
+      - mysql_user: test-services-mariadb-remote-admin-present
+{%- endif %}
