@@ -1,0 +1,5 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# `state.apply glance`: the Glance server.
+include:
+  - .server

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# Configuration files. They hold passwords: root owns them, only the glance
+# group reads them, and state output never shows their content.
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import glance with context %}
+{%- from tplroot ~ "/inifiles.jinja" import inifiles, policy with context %}
+
+include:
+  - {{ tplroot }}.server.install
+
+{%- for id, file in inifiles.items() %}
+
+glance-server-config-{{ id }}-file-managed:
+  file.managed:
+    - name: {{ file.path }}
+    - source: salt://{{ tplroot }}/files/ini.jinja
+    - template: jinja
+    - context:
+        sections: {{ file.sections|json }}
+    - user: root
+    - group: {{ glance.group }}
+    - mode: '0640'
+    - makedirs: true
+    - show_changes: false
+    - require:
+      - sls: {{ tplroot }}.server.install
+{%- endfor %}
+
+glance-server-config-policy-file-managed:
+  file.managed:
+    - name: {{ policy.path }}
+    - source: salt://{{ tplroot }}/files/policy.jinja
+    - template: jinja
+    - context:
+        format: {{ policy.format }}
+        rules: {{ policy.rules|json }}
+    - user: root
+    - group: {{ glance.group }}
+    - mode: '0640'
+    - require:
+      - sls: {{ tplroot }}.server.install
+
+{%- if glance.api_server == 'uwsgi' and glance.uwsgi.manage_unit %}
+
+glance-server-config-uwsgi-unit-file-managed:
+  file.managed:
+    - name: {{ glance.uwsgi.unit }}
+    - source: salt://{{ tplroot }}/files/glance-api-uwsgi.service.jinja
+    - template: jinja
+    - context:
+        ini: {{ glance.uwsgi.ini }}
+        uwsgi: {{ glance.uwsgi.binary }}
+        user: {{ glance.user }}
+        group: {{ glance.group }}
+    - user: root
+    - group: root
+    - mode: '0644'
+    - require:
+      - sls: {{ tplroot }}.server.install
+{%- endif %}

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# vim: ft=sls
+# Services: enabled, running, restarted when their configuration changes,
+# started only once the schema exists.
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import glance with context %}
+{%- set services = [glance.services.api] %}
+{%- if glance.features.registry %}
+{%-   do services.append(glance.services.registry) %}
+{%- endif %}
+
+{%- if glance.manage_services %}
+
+include:
+  - {{ tplroot }}.server.config
+  - {{ tplroot }}.server.storage
+  - {{ tplroot }}.server.db
+
+{%- for service in services %}
+
+glance-server-service-{{ service }}-running:
+  service.running:
+    - name: {{ service }}
+    - enable: true
+    - watch:
+      - sls: {{ tplroot }}.server.config
+      - sls: {{ tplroot }}.server.storage
+    - require:
+      - sls: {{ tplroot }}.server.db
+{%- endfor %}
+{%- else %}
+
+glance-server-service-skipped-test-nop:
+  test.nop:
+    - name: glance:server:manage_services is false
+{%- endif %}

@@ -1,0 +1,315 @@
+"""Each pillar option asserted where it lands (file, section, key, value),
+and the options a scenario does not set asserted absent."""
+import json
+
+import pytest
+
+from saltrender import load_pillar
+
+API = "/etc/glance/glance-api.conf"
+REGISTRY = "/etc/glance/glance-registry.conf"
+
+
+def options(parser, section):
+    return dict(parser.items(section)) if parser.has_section(section) else {}
+
+
+def assert_section(parser, section, expected):
+    """The section holds exactly these keys and values."""
+    assert options(parser, section) == expected, section
+
+
+@pytest.fixture(params=["debian-12", "ubuntu-24.04", "rocky-9"])
+def platform(request):
+    return request.param
+
+
+def test_standalone_is_sqlite_file_store_without_keystone_on_loopback(render, platform):
+    rendered = render(platform, load_pillar("standalone"))
+    api = rendered.ini(API)
+    assert api.get("DEFAULT", "bind_host") == "127.0.0.1"
+    assert api.get("DEFAULT", "bind_port") == "9292"
+    assert_section(api, "database", {"connection": "sqlite:////var/lib/glance/glance.sqlite"})
+    assert_section(api, "paste_deploy", {"flavor": ""})
+    for absent in ["keystone_authtoken", "oslo_messaging_notifications", "oslo_messaging_rabbit"]:
+        assert not api.has_section(absent), absent
+    for absent in ["workers", "transport_url", "image_cache_dir", "show_image_direct_url", "registry_host"]:
+        assert not api.has_option("DEFAULT", absent), absent
+    assert rendered.text("/etc/glance/policy.yaml").strip().endswith("{}")
+
+
+def test_single_on_zed(render):
+    api = render("debian-12", load_pillar("single")).ini(API)
+    assert_section(api, "DEFAULT", {
+        "bind_host": "0.0.0.0",
+        "bind_port": "9292",
+        "workers": "2",
+        "transport_url": "rabbit://openstack:R4bbit%40pass%2Fword@127.0.0.1:5672/%2Fopenstack",
+        "enabled_backends": "file:file",
+    })
+    assert_section(api, "database", {
+        "connection": "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8",
+    })
+    assert_section(api, "keystone_authtoken", {
+        "www_authenticate_uri": "http://127.0.0.1:5000",
+        "auth_url": "http://127.0.0.1:5000",
+        "auth_type": "password",
+        "project_domain_name": "Default",
+        "user_domain_name": "Default",
+        "project_name": "service",
+        "username": "glance",
+        "password": "Ks$$ecret@glance",
+        "region_name": "RegionTwo",
+    })
+    assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2"})
+    assert_section(api, "paste_deploy", {"flavor": "keystone"})
+    assert_section(api, "glance_store", {"default_backend": "file"})
+    assert_section(api, "file", {"filesystem_store_datadir": "/var/lib/glance/images"})
+    assert_section(api, "os_glance_staging_store", {"filesystem_store_datadir": "/var/lib/glance/staging"})
+    assert_section(api, "os_glance_tasks_store", {"filesystem_store_datadir": "/var/lib/glance/tasks_work_dir"})
+    assert not api.has_section("oslo_messaging_rabbit")
+
+
+def test_single_policy_rules(render):
+    rendered = render("debian-12", load_pillar("single"))
+    text = rendered.text("/etc/glance/policy.yaml")
+    assert '"publicize_image": "role:admin"' in text
+    assert '"delete_image": "role:admin"' in text
+
+
+def test_seed_sample_on_juno(render):
+    rendered = render("debian-12", load_pillar("seed_juno"))
+    api = rendered.ini(API)
+    assert_section(api, "DEFAULT", {
+        "bind_host": "127.0.0.1",
+        "bind_port": "9292",
+        "workers": "8",
+        "registry_host": "127.0.0.1",
+        "registry_port": "9191",
+        "rabbit_host": "127.0.0.1",
+        "rabbit_port": "5672",
+        "rabbit_userid": "openstack",
+        "rabbit_password": "pwd",
+        "rabbit_virtual_host": "/openstack",
+        "notification_driver": "messagingv2",
+    })
+    assert_section(api, "database", {"connection": "mysql://glance:pwd@127.0.0.1:3306/glance?charset=utf8"})
+    authtoken = {
+        "auth_uri": "http://127.0.0.1:5000/v2.0",
+        "identity_uri": "http://127.0.0.1:35357",
+        "admin_tenant_name": "service",
+        "admin_user": "glance",
+        "admin_password": "pwd",
+    }
+    assert_section(api, "keystone_authtoken", authtoken)
+    assert_section(api, "glance_store", {
+        "default_store": "file",
+        "filesystem_store_datadir": "/var/lib/glance/images",
+    })
+    assert json.loads(rendered.text("/etc/glance/policy.json")) == {
+        "publicize_image": "role:admin or role:image_manager",
+    }
+    registry = rendered.ini(REGISTRY)
+    assert_section(registry, "DEFAULT", {"bind_host": "127.0.0.1", "bind_port": "9191", "workers": "8"})
+    assert_section(registry, "database", {"connection": "mysql://glance:pwd@127.0.0.1:3306/glance?charset=utf8"})
+    assert_section(registry, "keystone_authtoken", authtoken)
+    assert_section(registry, "paste_deploy", {"flavor": "keystone"})
+
+
+def test_seed_rabbitmq_ha_lists_every_member(render):
+    api = render("debian-12", load_pillar("seed_rabbitmq_ha")).ini(API)
+    assert api.get("DEFAULT", "rabbit_hosts") == "10.0.16.1:5672,10.0.16.2:5672,10.0.16.3:5672"
+    assert not api.has_option("DEFAULT", "rabbit_host")
+
+
+def test_rabbitmq_ha_members_in_transport_url(render, platform):
+    api = render(platform, load_pillar("rabbitmq_ha")).ini(API)
+    assert api.get("DEFAULT", "transport_url") == (
+        "rabbit://openstack:mq-secret@rabbit1.example.org:5672,"
+        "openstack:mq-secret@rabbit2.example.org:5673,"
+        "openstack:mq-secret@rabbit3.example.org:5672/openstack"
+    )
+    assert not api.has_option("DEFAULT", "rabbit_hosts")
+
+
+def test_seed_region_on_kilo(render):
+    api = render("debian-12", load_pillar("seed_region")).ini(API)
+    assert_section(api, "keystone_authtoken", {
+        "auth_uri": "http://127.0.0.1:5000",
+        "auth_url": "http://127.0.0.1:5000",
+        "auth_plugin": "password",
+        "project_domain_id": "default",
+        "user_domain_id": "default",
+        "project_name": "service",
+        "username": "glance",
+        "password": "pwd",
+        "region_name": "RegionTwo",
+    })
+    assert_section(api, "database", {"connection": "sqlite:////var/lib/glance/glance.sqlite"})
+
+
+def test_seed_ceph_writes_keyring_and_rbd_store(render):
+    rendered = render("debian-12", load_pillar("seed_ceph"))
+    api = rendered.ini(API)
+    assert_section(api, "glance_store", {
+        "default_store": "rbd",
+        "stores": "rbd,http",
+        "rbd_store_ceph_conf": "/etc/ceph/ceph.conf",
+        "rbd_store_user": "glance",
+        "rbd_store_pool": "images",
+        "rbd_store_chunk_size": "8",
+    })
+    files = rendered.managed_files()
+    keyring = "/etc/ceph/ceph.client.glance.keyring"
+    assert rendered.text(keyring).split() == [
+        "[client.glance]", "key", "=", "AQDOavlU6BsSJhAAnpFR906mvdgdfRqLHwu0Uw=="]
+    assert files[keyring][1]["show_changes"] is False
+    # No monitor hosts in the pillar: ceph.conf is another formula's.
+    assert "/etc/ceph/ceph.conf" not in files
+
+
+def test_ceph_scenario(render, platform):
+    rendered = render(platform, load_pillar("ceph"))
+    api = rendered.ini(API)
+    assert api.get("DEFAULT", "enabled_backends") == "rbd:rbd"
+    assert api.get("DEFAULT", "show_image_direct_url") == "true"
+    assert_section(api, "glance_store", {"default_backend": "rbd"})
+    assert_section(api, "rbd", {
+        "rbd_store_ceph_conf": "/etc/ceph/ceph.conf",
+        "rbd_store_user": "glance-images",
+        "rbd_store_pool": "images",
+        "rbd_store_chunk_size": "16",
+    })
+    assert api.get("database", "connection") == "postgresql+psycopg2://glance:pg-secret@pg.example.org:5432/glance"
+    assert api.get("keystone_authtoken", "www_authenticate_uri") == "https://keystone.example.org:5000"
+    assert api.get("keystone_authtoken", "auth_url") == "https://keystone.example.org:5000"
+    assert api.get("keystone_authtoken", "cafile") == "/etc/ssl/certs/keystone-ca.pem"
+    ceph = rendered.ini("/etc/ceph/ceph.conf")
+    assert_section(ceph, "global", {"mon_host": "10.0.0.11,10.0.0.12", "auth_client_required": "cephx"})
+    assert "key = AQBvaBFZAAAAABAA9VHgwCgAUOwTkhM2oqGG0g==" in rendered.text(
+        "/etc/ceph/ceph.client.glance-images.keyring")
+
+
+def test_noauth_with_cache_and_database_tls(render, platform):
+    rendered = render(platform, load_pillar("noauth"))
+    api = rendered.ini(API)
+    assert_section(api, "paste_deploy", {"flavor": "caching"})
+    assert not api.has_section("keystone_authtoken")
+    assert api.get("database", "connection") == (
+        "mysql+pymysql://images:images-db@db.example.org:3306/images"
+        "?charset=utf8&ssl_ca=/etc/ssl/certs/db-ca.pem")
+    assert api.get("DEFAULT", "image_cache_dir") == "/var/lib/glance/image-cache"
+    assert api.get("DEFAULT", "image_cache_max_size") == "21474836480"
+    assert not api.has_option("DEFAULT", "image_cache_stall_time")
+    assert '"publicize_image": "role:admin"' in rendered.text("/etc/glance/policy.yaml")
+
+
+def test_multistore(render, platform):
+    rendered = render(platform, load_pillar("multistore"))
+    api = rendered.ini(API)
+    assert api.get("DEFAULT", "enabled_backends") == "local:file,ceph:rbd,web:http,objects:swift"
+    assert_section(api, "glance_store", {"default_backend": "ceph"})
+    assert_section(api, "local", {
+        "filesystem_store_datadir": "/srv/glance/images",
+        "store_description": "Local disk",
+        "weight": "10",
+    })
+    assert_section(api, "ceph", {
+        "rbd_store_ceph_conf": "/etc/ceph/ceph.conf",
+        "rbd_store_pool": "images",
+        "rbd_store_user": "glance",
+        "rbd_thin_provisioning": "true",
+    })
+    assert_section(api, "web", {})
+    assert api.has_section("web")
+    assert_section(api, "objects", {"swift_store_container": "glance", "default_swift_reference": "ref1"})
+    assert api.get("DEFAULT", "transport_url") == "rabbit://glance:mq-secret@rabbit.example.org:5671/%2F"
+    assert_section(api, "oslo_messaging_rabbit", {"ssl": "true", "ssl_ca_file": "/etc/ssl/certs/rabbit-ca.pem"})
+    # The raw override removed topics and added debug.
+    assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2"})
+    assert api.get("DEFAULT", "debug") == "true"
+    authtoken = options(api, "keystone_authtoken")
+    assert authtoken["memcached_servers"] == "10.0.0.21:11211,10.0.0.22:11212"
+    assert authtoken["memcache_security_strategy"] == "MAC"
+    assert authtoken["memcache_secret_key"] == "mem$$ecret"
+    files = rendered.managed_files()
+    assert "/etc/ceph/ceph.conf" not in files  # manage_conf: false
+    assert "/etc/ceph/ceph.client.glance.keyring" in files
+    directories = [args["name"] for state_id in rendered.states
+                   for module, function, args in [rendered.function(state_id)]
+                   if (module, function) == ("file", "directory")]
+    assert "/srv/glance/images" in directories
+    assert "/var/lib/glance/staging" in directories
+
+
+def test_notification_topics_and_disable(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["notification"] = {"topics": "notifications,audit"}
+    api = render("debian-12", pillar).ini(API)
+    assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2", "topics": "notifications,audit"})
+    pillar["glance"]["server"]["notification"] = False
+    api = render("debian-12", pillar).ini(API)
+    assert not api.has_section("oslo_messaging_notifications")
+    assert api.has_option("DEFAULT", "transport_url")
+
+
+def test_raw_override_adds_changes_and_removes(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["config"] = {
+        "glance-api.conf": {
+            "DEFAULT": {"workers": 6, "debug": True, "bind_port": None},
+            "oslo_policy": {"enforce_new_defaults": True},
+            "oslo_messaging_notifications": None,
+        },
+    }
+    api = render("debian-12", pillar).ini(API)
+    assert api.get("DEFAULT", "workers") == "6"
+    assert api.get("DEFAULT", "debug") == "true"
+    assert not api.has_option("DEFAULT", "bind_port")
+    assert_section(api, "oslo_policy", {"enforce_new_defaults": "true"})
+    assert not api.has_section("oslo_messaging_notifications")
+
+
+def test_memcached_and_keystone_tls_absent_unless_set(render):
+    api = render("debian-12", load_pillar("single")).ini(API)
+    for key in ["memcached_servers", "memcache_security_strategy", "cafile", "auth_uri", "auth_plugin"]:
+        assert not api.has_option("keystone_authtoken", key), key
+
+
+def test_cluster_lists_memcached_and_members(render):
+    api = render("debian-13", load_pillar("cluster")).ini(API)
+    assert api.get("keystone_authtoken", "memcached_servers") == "controller:11211"
+    assert api.get("DEFAULT", "transport_url") == (
+        "rabbit://openstack:Cluster%24mq%40pw@controller:5672,"
+        "openstack:Cluster%24mq%40pw@controller:5673/%2Fopenstack")
+    assert api.get("keystone_authtoken", "region_name") == "RegionOne"
+
+
+def test_enable_v1_api_on_queens(render):
+    pillar = {"glance": {"server": {"version": "queens", "enable_v1_api": False}}}
+    api = render("debian-12", pillar).ini(API)
+    assert api.get("DEFAULT", "enable_v1_api") == "false"
+    assert api.get("DEFAULT", "registry_host") == "127.0.0.1"
+
+
+def test_rabbitmq_tls_before_pike(render):
+    pillar = load_pillar("seed_juno")
+    pillar["glance"]["server"]["version"] = "ocata"
+    pillar["glance"]["server"]["message_queue"]["ssl"] = {"enabled": True, "cacert_file": "/etc/ca.pem"}
+    api = render("debian-12", pillar).ini(API)
+    rabbit = options(api, "oslo_messaging_rabbit")
+    assert rabbit["rabbit_use_ssl"] == "true"
+    assert rabbit["kombu_ssl_ca_certs"] == "/etc/ca.pem"
+    assert rabbit["rabbit_host"] == "127.0.0.1"
+    assert "ssl" not in rabbit
+    assert api.get("oslo_messaging_notifications", "driver") == "messagingv2"
+
+
+def test_image_cache_management_flavor(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["image_cache"] = {"enable_management": True, "directory": "/srv/cache", "stall_time": 600}
+    api = render("debian-12", pillar).ini(API)
+    assert_section(api, "paste_deploy", {"flavor": "keystone+cachemanagement"})
+    assert api.get("DEFAULT", "image_cache_dir") == "/srv/cache"
+    assert api.get("DEFAULT", "image_cache_stall_time") == "600"
+    assert not api.has_option("DEFAULT", "image_cache_max_size")
