@@ -1,0 +1,167 @@
+"""Containers of one suite group on one platform: network, volumes, nodes.
+
+Each node is a systemd container of the platform's base image with the
+repository mounted read-only as Salt's file root and a generated minion
+configuration, top file and pillar (the suite's, from .kitchen.yml).
+"""
+import os
+import re
+import shutil
+import time
+
+import yaml
+
+from . import CACHE_DIR, REPO_ROOT
+from .images import HOST_CA_BUNDLE
+from .podman import PodmanError, exists, exec_, podman
+
+FORMULA_MOUNT = "/srv/formula"
+HARNESS_MOUNT = "/srv/harness"
+CA_MOUNT = "/etc/ssl/host-ca.crt"
+
+# The file root is the repository root; keep Salt's file server out of the
+# directories that are not Salt files.
+FILE_IGNORE_REGEX = [r"/\.git($|/)", r"/\.venv($|/)", r"/\.cache($|/)",
+                     r"/\.kitchen($|/)", r"/\.pytest_cache($|/)", r"/__pycache__($|/)"]
+
+
+def keep_containers():
+    return os.environ.get("KEEP_CONTAINERS", "") not in ("", "0", "false", "no")
+
+
+def _slug(text):
+    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
+
+
+class Deployment:
+    """Create with `start()`, remove with `remove()`."""
+
+    def __init__(self, group, platform, image):
+        self.group = group
+        self.platform = platform
+        self.image = image
+        self.prefix = f"glance-{_slug(group.name)}-{platform}"
+        self.network = self.prefix
+        self.workdir = CACHE_DIR / "run" / self.prefix
+        self.containers = {}  # node name -> container name
+        self.volumes = []
+
+    # -- naming ---------------------------------------------------------
+    def container(self, node):
+        return self.containers[node.name]
+
+    def _volume_args(self, node):
+        args = []
+        for spec in node.volumes:
+            source, _, rest = spec.partition(":")
+            if source.startswith(("/", ".", "~")):
+                # Host paths are for Docker users' hosts (cgroup mounts);
+                # podman's --systemd=always sets up what systemd needs.
+                continue
+            name = f"{self.prefix}-{_slug(source)}"
+            if name not in self.volumes:
+                self.volumes.append(name)
+            args += ["-v", f"{name}:{rest}"]
+        return args
+
+    # -- lifecycle ------------------------------------------------------
+    def start(self):
+        self._remove_stale()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        podman("network", "create", self.network)
+        for node in self.group.nodes:
+            self._run(node)
+        for node in self.group.nodes:
+            self._wait_for_systemd(node)
+
+    def remove(self):
+        for name in self.containers.values():
+            podman("rm", "-f", "-t", "5", name, check=False)
+        for name in self.volumes:
+            podman("volume", "rm", "-f", name, check=False)
+        podman("network", "rm", "-f", self.network, check=False)
+
+    def _remove_stale(self):
+        """Leftovers of an earlier run kept with KEEP_CONTAINERS or killed."""
+        names = podman("ps", "-a", "--format", "{{.Names}}").stdout.split()
+        for name in names:
+            if name.startswith(self.prefix + "-"):
+                podman("rm", "-f", "-t", "5", name)
+        vols = podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
+        for name in vols:
+            if name.startswith(self.prefix + "-"):
+                podman("volume", "rm", "-f", name)
+        if exists("network", self.network):
+            podman("network", "rm", "-f", self.network)
+
+    def _run(self, node):
+        name = f"{self.prefix}-{_slug(node.name)}"
+        self.containers[node.name] = name
+        config_dir = self._write_config(node)
+        hostname = node.hostname or _slug(node.name)
+        args = [
+            "run", "-d", "--name", name, "--hostname", hostname,
+            "--systemd=always", "--runtime", "runc",
+            "--network", self.network,
+            "-v", f"{REPO_ROOT}:{FORMULA_MOUNT}:ro",
+            "-v", f"{config_dir / 'minion.d'}:/etc/salt/minion.d:ro",
+            "-v", f"{config_dir / 'harness'}:{HARNESS_MOUNT}:ro",
+        ]
+        for alias in node.aliases:
+            args += ["--network-alias", alias]
+        if HOST_CA_BUNDLE.is_file():
+            args += ["-v", f"{HOST_CA_BUNDLE}:{CA_MOUNT}:ro"]
+        args += self._volume_args(node)
+        args += [self.image, "/sbin/init"]
+        podman(*args)
+
+    def _write_config(self, node):
+        root = self.workdir / _slug(node.name)
+        (root / "minion.d").mkdir(parents=True)
+        (root / "harness" / "salt").mkdir(parents=True)
+        (root / "harness" / "pillar").mkdir(parents=True)
+        minion = {
+            "id": node.hostname or _slug(node.name),
+            "file_client": "local",
+            "file_roots": {"base": [FORMULA_MOUNT, f"{HARNESS_MOUNT}/salt"]},
+            "pillar_roots": {"base": [f"{HARNESS_MOUNT}/pillar"]},
+            # The generated top file, so a top.sls in the repository
+            # cannot shadow it.
+            "state_top": "harness_top.sls",
+            "file_ignore_regex": FILE_IGNORE_REGEX,
+            "log_level_logfile": "info",
+        }
+        _dump(root / "minion.d" / "harness.conf", minion)
+        _dump(root / "harness" / "salt" / "harness_top.sls", node.state_top)
+        pillars = dict(node.pillars)
+        pillars.setdefault("top.sls", {"base": {}} if not node.pillar_files else
+                           {"base": {"*": [n[:-4] for n in node.pillar_files]}})
+        for fname, content in pillars.items():
+            _dump(root / "harness" / "pillar" / fname, content)
+        for fname, src in node.pillar_files.items():
+            shutil.copyfile(REPO_ROOT / src, root / "harness" / "pillar" / fname)
+        return root
+
+    def _wait_for_systemd(self, node, timeout=120):
+        name = self.container(node)
+        deadline = time.monotonic() + timeout
+        state = ""
+        while time.monotonic() < deadline:
+            proc = exec_(name, "systemctl", "is-system-running", check=False)
+            state = proc.stdout.strip()
+            if state in ("running", "degraded"):
+                if state == "degraded":
+                    failed = exec_(name, "systemctl", "--failed", "--no-legend", check=False).stdout
+                    print(f"[{name}] systemd degraded at boot:\n{failed}", flush=True)
+                return
+            time.sleep(1)
+        raise PodmanError(f"{name}: systemd did not finish booting in {timeout}s (state {state!r})")
+
+    def salt_env(self):
+        """Environment for salt-call: pip reaches PyPI through the host CA."""
+        return {"PIP_CERT": CA_MOUNT} if HOST_CA_BUNDLE.is_file() else {}
+
+
+def _dump(path, data):
+    with open(path, "w") as fh:
+        yaml.safe_dump(data, fh, default_flow_style=False, sort_keys=False)

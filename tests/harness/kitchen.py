@@ -1,0 +1,123 @@
+"""The suites and platforms of `.kitchen.yml`, as the harness runs them.
+
+`.kitchen.yml` is the single source of truth: each suite's pillars
+(`provisioner.pillars` + `provisioner.pillars_from_files`), its state top
+(`provisioner.state_top`) and its testinfra directory (the
+`tests/integration/<dir>` named in `verifier.command`) come from there.
+Suites sharing `driver.run_options.network` form one group of nodes.
+"""
+import dataclasses
+import re
+
+import yaml
+
+from . import REPO_ROOT
+
+KITCHEN_YML = REPO_ROOT / ".kitchen.yml"
+VERIFIER_DIR = re.compile(r"(tests/integration/[\w.-]+)")
+
+
+@dataclasses.dataclass
+class Node:
+    """One kitchen suite: one container."""
+
+    name: str
+    state_top: dict
+    pillars: dict  # file name -> content (already parsed)
+    pillar_files: dict  # file name -> repo-relative source path
+    verifier_dir: str | None
+    hostname: str | None = None
+    aliases: list = dataclasses.field(default_factory=list)
+    volumes: list = dataclasses.field(default_factory=list)
+
+    def states(self, saltenv="base"):
+        """The SLS names the top file assigns to this node."""
+        result = []
+        for targets in (self.state_top.get(saltenv) or {}).values():
+            result += [s for s in targets if isinstance(s, str)]
+        return result
+
+
+@dataclasses.dataclass
+class Group:
+    """Nodes converged and verified together (one node for most suites)."""
+
+    name: str
+    nodes: list
+    network: str | None = None  # the name in .kitchen.yml, if any
+
+
+def load(path=KITCHEN_YML):
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def platforms(config=None):
+    config = config or load()
+    return [p["name"] for p in config.get("platforms", [])]
+
+
+def _node(suite):
+    name = suite["name"]
+    prov = suite.get("provisioner") or {}
+    driver = suite.get("driver") or {}
+    run_options = driver.get("run_options") or {}
+    if not prov.get("state_top"):
+        raise ValueError(f"suite {name}: provisioner.state_top is required")
+    command = (suite.get("verifier") or {}).get("command", "")
+    match = VERIFIER_DIR.search(command)
+    pillar_files = dict(prov.get("pillars_from_files") or {})
+    for src in pillar_files.values():
+        if not (REPO_ROOT / src).is_file():
+            raise ValueError(f"suite {name}: pillar file {src} does not exist")
+    aliases = run_options.get("network-alias") or []
+    return Node(
+        name=name,
+        state_top=prov["state_top"],
+        pillars=dict(prov.get("pillars") or {}),
+        pillar_files=pillar_files,
+        verifier_dir=match.group(1) if match else None,
+        hostname=driver.get("hostname"),
+        aliases=[aliases] if isinstance(aliases, str) else list(aliases),
+        volumes=list(driver.get("volume") or []),
+    ), run_options.get("network")
+
+
+def groups(config=None):
+    """All suites of .kitchen.yml, grouped, in file order."""
+    config = config or load()
+    result = []
+    by_network = {}
+    for suite in config.get("suites", []):
+        node, network = _node(suite)
+        if network is None:
+            result.append(Group(name=node.name, nodes=[node]))
+        elif network in by_network:
+            by_network[network].nodes.append(node)
+        else:
+            group = Group(name=_group_name(network, node.name), nodes=[node], network=network)
+            by_network[network] = group
+            result.append(group)
+    return result
+
+
+def _group_name(network, first_suite):
+    # "cluster-controller", "cluster-primary" ... -> "cluster"
+    return first_suite.split("-")[0] if "-" in first_suite else network
+
+
+def select(names, config=None):
+    """Groups matching NAMES (suite names, group names or suite-name
+    prefixes such as `cluster` for `cluster-*`); all groups if NAMES is empty.
+    Unknown names are an error, so a typo cannot silently run nothing."""
+    every = groups(config)
+    if not names:
+        return every
+    chosen = []
+    for wanted in names:
+        hits = [g for g in every if g.name == wanted
+                or any(n.name == wanted or n.name.startswith(wanted + "-") for n in g.nodes)]
+        if not hits:
+            raise ValueError(f"no suite {wanted!r} in .kitchen.yml; known: {[g.name for g in every]}")
+        chosen += [g for g in hits if g not in chosen]
+    return chosen

@@ -1,0 +1,81 @@
+"""Run `salt-call state.apply` in a container and read its JSON result."""
+import dataclasses
+import json
+import time
+
+from .podman import exec_
+
+
+@dataclasses.dataclass
+class StateRun:
+    """One state.apply: the parsed per-state results plus what went wrong."""
+
+    node: str
+    label: str
+    retcode: int
+    seconds: float
+    states: dict  # state key -> result dict
+    errors: list  # render/compile errors, or why the output was unusable
+    raw: str  # the JSON as printed, for the secret check only; never shown
+
+    def failed(self):
+        """[(id, comment)] of states whose result is False."""
+        return [(_sid(k, v), _short(v.get("comment"))) for k, v in self._ordered()
+                if v.get("result") is False]
+
+    def changed(self):
+        """[(id, comment)] of states that changed something."""
+        return [(_sid(k, v), _short(v.get("comment"))) for k, v in self._ordered()
+                if v.get("changes")]
+
+    def predicted(self):
+        """[(id, comment)] of states a test=True run says would change:
+        result None (would change) or non-empty changes."""
+        return [(_sid(k, v), _short(v.get("comment"))) for k, v in self._ordered()
+                if v.get("result") is None or v.get("changes")]
+
+    def _ordered(self):
+        return sorted(self.states.items(), key=lambda kv: kv[1].get("__run_num__", 0))
+
+
+def _sid(key, value):
+    # key is "module_|-id_|-name_|-function"; __id__ is the SLS ID.
+    parts = key.split("_|-")
+    func = f"{parts[0]}.{parts[-1]}" if len(parts) == 4 else key
+    return f"{value.get('__id__', parts[1] if len(parts) > 1 else key)} ({func})"
+
+
+def _short(text, limit=300):
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def describe(items):
+    return "\n".join(f"  - {sid}: {comment}" for sid, comment in items) or "  (none)"
+
+
+def state_apply(container, node, label, test=False, env_vars=None, timeout=3600):
+    """Highstate of the container's minion (top file from the harness)."""
+    args = ["salt-call", "--local", "--retcode-passthrough", "--out=json",
+            "--log-level=warning", "state.apply"]
+    if test:
+        args.append("test=True")
+    start = time.monotonic()
+    proc = exec_(container, *args, check=False, timeout=timeout, env_vars=env_vars)
+    seconds = time.monotonic() - start
+    states, errors = {}, []
+    try:
+        data = json.loads(proc.stdout)
+        local = data.get("local", data) if isinstance(data, dict) else data
+        if isinstance(local, dict):
+            states = local
+        else:
+            # Render and compile errors come back as a list of strings.
+            errors = [_short(e, 2000) for e in (local if isinstance(local, list) else [local])]
+    except (json.JSONDecodeError, AttributeError):
+        errors = [f"salt-call printed no JSON (exit {proc.returncode}); "
+                  f"stderr: {_short(proc.stderr, 3000)}; stdout: {_short(proc.stdout, 1000)}"]
+    if not states and not errors:
+        errors = ["state.apply ran no state at all: is the top file empty?"]
+    return StateRun(node=node, label=label, retcode=proc.returncode, seconds=seconds,
+                    states=states, errors=errors, raw=proc.stdout or "")

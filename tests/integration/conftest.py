@@ -1,0 +1,155 @@
+"""Fixtures of the converge harness (see tests/harness).
+
+`tests/integration/test_converge.py` is parametrised with every suite group
+of .kitchen.yml on every platform the harness can run, narrowed by the
+environment variables SUITE and PLATFORM (space or comma separated). The
+suites' own testinfra tests (tests/integration/<suite>/) do not use these
+fixtures: they get testinfra's `host`, here through --hosts=podman://...,
+for Kitchen users through --hosts=docker://....
+"""
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from tests.harness import REPO_ROOT, images, kitchen, report
+from tests.harness.containers import Deployment, keep_containers
+from tests.harness.podman import env as podman_env
+from tests.harness.salt import state_apply
+
+SECRET_KEY = re.compile(r"(password|passwd|secret|token|_key)$", re.I)
+
+
+def _wanted(var):
+    return [w for w in re.split(r"[\s,]+", os.environ.get(var, "")) if w]
+
+
+def scenarios():
+    """[(group, platform)] to run; unknown names raise (never run nothing)."""
+    config = kitchen.load()
+    groups = kitchen.select(_wanted("SUITE"), config)
+    declared = kitchen.platforms(config)
+    runnable = [p for p in declared if p in images.PLATFORMS]
+    platforms = _wanted("PLATFORM") or runnable
+    for platform in platforms:
+        if platform not in declared:
+            raise ValueError(f"platform {platform!r} is not in .kitchen.yml ({declared})")
+        if platform not in images.PLATFORMS:
+            raise ValueError(f"platform {platform!r} cannot run here; the harness runs {runnable}")
+    return [(g, p) for p in platforms for g in groups]
+
+
+def pytest_configure(config):
+    # One id for this run, shared with xdist workers through the environment.
+    os.environ.setdefault("CONVERGE_RUN_ID", time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
+
+
+def pytest_generate_tests(metafunc):
+    if "scenario" in metafunc.fixturenames:
+        values = scenarios()
+        metafunc.parametrize("scenario", values, scope="module",
+                             ids=[f"{g.name}-{p}" for g, p in values])
+
+
+def pytest_collection_modifyitems(items):
+    # With pytest-xdist --dist loadgroup, one worker takes one platform.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec and "scenario" in callspec.params:
+            item.add_marker(pytest.mark.xdist_group(name=callspec.params["scenario"][1]))
+
+
+def pytest_terminal_summary(terminalreporter):
+    run_id = os.environ.get("CONVERGE_RUN_ID")
+    if report.TIMES.exists() and run_id:
+        text = report.summary(run_id)
+        if not text.startswith("no converge"):
+            terminalreporter.write_sep("=", "converge wall times (seconds)")
+            terminalreporter.write_line(text)
+
+
+class Converge:
+    """Applies of one group on one platform, in the two-apply protocol."""
+
+    def __init__(self, deployment):
+        self.deployment = deployment
+        self.runs = {}  # (node name, label) -> StateRun
+
+    def apply(self, node, label, test=False):
+        dep = self.deployment
+        run = state_apply(dep.container(node), node.name, label, test=test, env_vars=dep.salt_env())
+        self.runs[(node.name, label)] = run
+        report.record(os.environ["CONVERGE_RUN_ID"], group=dep.group.name, platform=dep.platform,
+                      node=node.name, step=label, seconds=round(run.seconds, 1), retcode=run.retcode)
+        print(f"[{dep.platform}] {node.name}: {label} took {run.seconds:.0f}s "
+              f"(exit {run.retcode}, {len(run.states)} states, {len(run.changed())} changed)",
+              flush=True)
+        return run
+
+    def protocol(self):
+        nodes = self.deployment.group.nodes
+        # Nodes converge in the order .kitchen.yml lists them (a controller
+        # before the API nodes that need it).
+        for node in nodes:
+            self.apply(node, "first apply")
+        for node in nodes:
+            self.apply(node, "second apply")
+        for node in nodes:
+            self.apply(node, "test=True apply", test=True)
+
+
+@pytest.fixture(scope="module")
+def converged(scenario):
+    group, platform = scenario
+    image = images.ensure_base_image(platform)
+    deployment = Deployment(group, platform, image)
+    try:
+        start = time.monotonic()
+        deployment.start()
+        report.record(os.environ["CONVERGE_RUN_ID"], group=group.name, platform=platform,
+                      node="*", step="containers up", seconds=round(time.monotonic() - start, 1))
+        result = Converge(deployment)
+        result.protocol()
+        yield result
+    finally:
+        if keep_containers():
+            print(f"KEEP_CONTAINERS set: leaving {list(deployment.containers.values())} "
+                  f"on network {deployment.network}", flush=True)
+        else:
+            deployment.remove()
+
+
+def pillar_secrets(node):
+    """Values of password-like keys in NODE's pillar, to look for in output."""
+    data = [node.pillars.get(k) for k in node.pillars if k != "top.sls"]
+    for src in node.pillar_files.values():
+        data.append(yaml.safe_load((REPO_ROOT / src).read_text()))
+    found = set()
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if isinstance(value, (str, int)) and SECRET_KEY.search(str(key)) \
+                        and len(str(value)) >= 4:
+                    found.add(str(value))
+                walk(value)
+        elif isinstance(obj, list):
+            for item in obj:
+                walk(item)
+
+    walk(data)
+    return found
+
+
+def run_verifier(container, verifier_dir):
+    """The suite's testinfra tests against CONTAINER, in a pytest of their own."""
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--tb=short",
+           f"--hosts=podman://{container}", verifier_dir]
+    start = time.monotonic()
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=podman_env(), text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
+    return proc, time.monotonic() - start
