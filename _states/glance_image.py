@@ -90,6 +90,7 @@ is verified.
 """
 
 import logging
+import traceback
 from datetime import datetime, timezone
 
 log = logging.getLogger(__name__)
@@ -578,13 +579,13 @@ def _scrub(value, secrets):
 
 def _run(name, connection, secret_urls, func):
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+    secrets = _secrets(connection, *secret_urls)
     try:
         func(ret)
     except Exception as exc:  # pylint: disable=broad-except
         ret["result"] = False
         ret["comment"] = _message(exc)
-        log.debug("glance_image %s failed", name, exc_info=True)
-    secrets = _secrets(connection, *secret_urls)
+        log.debug("glance_image %s failed:\n%s", name, _scrub(traceback.format_exc(), secrets))
     ret["comment"] = _scrub(ret["comment"], secrets)
     ret["changes"] = _scrub(ret["changes"], secrets)
     return ret
