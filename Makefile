@@ -24,3 +24,33 @@ test: lint test-render
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Real converges in systemd containers (podman), suites from .kitchen.yml.
+# `make converge SUITE=standalone PLATFORM=debian-12` runs one suite on one
+# platform; without them, every suite on every Debian platform, one pytest
+# worker per platform. KEEP_CONTAINERS=1 keeps the containers for debugging.
+SUITE ?=
+PLATFORM ?=
+CONVERGE_JOBS ?= $(if $(filter 1,$(words $(subst $(comma), ,$(PLATFORM)))),0,2)
+comma := ,
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+CONVERGE_PKGS := podman runc debootstrap uidmap netavark aardvark-dns
+
+.PHONY: deps-converge
+deps-converge:
+	@missing=$$(for p in $(CONVERGE_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+converge: venv deps-converge
+	SUITE="$(SUITE)" PLATFORM="$(PLATFORM)" CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" \
+	  $(BIN)/python -m pytest -v -rA --tb=short $(if $(filter-out 0,$(CONVERGE_JOBS)),-n $(CONVERGE_JOBS) --dist loadgroup) \
+	  tests/integration/test_converge.py
+
+kitchen:
+	kitchen test --concurrency=1 --destroy=always

@@ -17,6 +17,7 @@ from .podman import PodmanError, exists, exec_, podman
 
 FORMULA_MOUNT = "/srv/formula"
 HARNESS_MOUNT = "/srv/harness"
+DEPS_MOUNT = "/srv/dependencies"
 CA_MOUNT = "/etc/ssl/host-ca.crt"
 
 # The file root is the repository root; keep Salt's file server out of the
@@ -107,6 +108,8 @@ class Deployment:
             "-v", f"{config_dir / 'minion.d'}:/etc/salt/minion.d:ro",
             "-v", f"{config_dir / 'harness'}:{HARNESS_MOUNT}:ro",
         ]
+        for dep_name, path in node.dependencies.items():
+            args += ["-v", f"{REPO_ROOT / path}:{DEPS_MOUNT}/{dep_name}:ro"]
         for alias in node.aliases:
             args += ["--network-alias", alias]
         if HOST_CA_BUNDLE.is_file():
@@ -123,7 +126,8 @@ class Deployment:
         minion = {
             "id": node.hostname or _slug(node.name),
             "file_client": "local",
-            "file_roots": {"base": [FORMULA_MOUNT, f"{HARNESS_MOUNT}/salt"]},
+            "file_roots": {"base": [FORMULA_MOUNT, f"{HARNESS_MOUNT}/salt"]
+                           + ([DEPS_MOUNT] if node.dependencies else [])},
             "pillar_roots": {"base": [f"{HARNESS_MOUNT}/pillar"]},
             # The generated top file, so a top.sls in the repository
             # cannot shadow it.

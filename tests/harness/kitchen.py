@@ -29,6 +29,9 @@ class Node:
     hostname: str | None = None
     aliases: list = dataclasses.field(default_factory=list)
     volumes: list = dataclasses.field(default_factory=list)
+    # SLS trees outside the formula: name -> repo-relative path (kitchen-salt
+    # `dependencies` with a `path`).
+    dependencies: dict = dataclasses.field(default_factory=dict)
 
     def states(self, saltenv="base"):
         """The SLS names the top file assigns to this node."""
@@ -57,10 +60,21 @@ def platforms(config=None):
     return [p["name"] for p in config.get("platforms", [])]
 
 
-def _node(suite):
+def _merge(base, over):
+    """Test Kitchen's deep merge of common and suite configuration."""
+    result = dict(base or {})
+    for key, value in (over or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = _merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+def _node(suite, config):
     name = suite["name"]
-    prov = suite.get("provisioner") or {}
-    driver = suite.get("driver") or {}
+    prov = _merge(config.get("provisioner"), suite.get("provisioner"))
+    driver = _merge(config.get("driver"), suite.get("driver"))
     run_options = driver.get("run_options") or {}
     if not prov.get("state_top"):
         raise ValueError(f"suite {name}: provisioner.state_top is required")
@@ -71,6 +85,14 @@ def _node(suite):
         if not (REPO_ROOT / src).is_file():
             raise ValueError(f"suite {name}: pillar file {src} does not exist")
     aliases = run_options.get("network-alias") or []
+    dependencies = {}
+    for dep in prov.get("dependencies") or []:
+        if "path" not in dep:
+            raise ValueError(f"suite {name}: dependency {dep.get('name')} has no path; "
+                             "the harness mounts local paths only")
+        if not (REPO_ROOT / dep["path"]).is_dir():
+            raise ValueError(f"suite {name}: dependency path {dep['path']} does not exist")
+        dependencies[dep["name"]] = dep["path"]
     return Node(
         name=name,
         state_top=prov["state_top"],
@@ -80,6 +102,7 @@ def _node(suite):
         hostname=driver.get("hostname"),
         aliases=[aliases] if isinstance(aliases, str) else list(aliases),
         volumes=list(driver.get("volume") or []),
+        dependencies=dependencies,
     ), run_options.get("network")
 
 
@@ -89,21 +112,29 @@ def groups(config=None):
     result = []
     by_network = {}
     for suite in config.get("suites", []):
-        node, network = _node(suite)
+        node, network = _node(suite, config)
         if network is None:
             result.append(Group(name=node.name, nodes=[node]))
         elif network in by_network:
             by_network[network].nodes.append(node)
         else:
-            group = Group(name=_group_name(network, node.name), nodes=[node], network=network)
+            group = Group(name=network, nodes=[node], network=network)
             by_network[network] = group
             result.append(group)
+    for group in by_network.values():
+        group.name = _common_prefix([n.name for n in group.nodes]) or group.network
     return result
 
 
-def _group_name(network, first_suite):
-    # "cluster-controller", "cluster-primary" ... -> "cluster"
-    return first_suite.split("-")[0] if "-" in first_suite else network
+def _common_prefix(names):
+    """"cluster-controller", "cluster-primary" -> "cluster"."""
+    parts = [n.split("-") for n in names]
+    common = []
+    for words in zip(*parts):
+        if len(set(words)) != 1:
+            break
+        common.append(words[0])
+    return "-".join(common)
 
 
 def select(names, config=None):

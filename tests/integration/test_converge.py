@@ -5,8 +5,7 @@ import re
 
 from tests.harness import REPO_ROOT, kitchen, report
 from tests.harness.salt import describe
-
-from .conftest import pillar_secrets, run_verifier
+from tests.harness.verify import pillar_secrets, run_verifier
 
 
 def _nodes(converged):

@@ -1,0 +1,179 @@
+"""Standalone suite: no pillar at all, so the formula's defaults give Glance on
+127.0.0.1:9292 with SQLite, the file store and no Keystone.
+
+Run with testinfra against the converged host:
+    pytest --hosts=podman://NAME tests/integration/standalone    (harness)
+    pytest --hosts=docker://ID tests/integration/standalone      (Kitchen)
+"""
+import configparser
+import json
+import time
+
+import pytest
+
+API_CONF = "/etc/glance/glance-api.conf"
+STATE_DIR = "/var/lib/glance"
+IMAGES_DIR = STATE_DIR + "/images"
+ENDPOINT = "http://127.0.0.1:9292"
+
+# Fetches a URL inside the host with its own python3 (no curl needed) and
+# prints the status and the body; Glance answers GET / with 300.
+HTTP_GET = """
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(sys.argv[1], headers=dict(h.split(': ', 1) for h in sys.argv[2:]))
+try:
+    resp = urllib.request.urlopen(req, timeout=10)
+    code, body = resp.status, resp.read()
+except urllib.error.HTTPError as err:
+    code, body = err.code, err.read()
+print(code)
+print(body.decode())
+"""
+
+# Without Keystone glance-api trusts these headers (paste flavor empty).
+NOAUTH_HEADERS = [
+    "X-Identity-Status: Confirmed",
+    "X-Roles: admin,member,reader",
+    "X-Tenant-Id: 00000000000000000000000000000001",
+    "X-User-Id: 00000000000000000000000000000002",
+]
+
+
+def _family(host):
+    return "redhat" if host.system_info.distribution in ("rocky", "centos", "redhat", "almalinux") \
+        else "debian"
+
+
+def _python(host):
+    return "python3"
+
+
+def http_get(host, path, headers=()):
+    cmd = host.run(_python(host) + " -c " + _quote(HTTP_GET) + " " + _quote(ENDPOINT + path)
+                   + "".join(" " + _quote(h) for h in headers))
+    assert cmd.rc == 0, f"GET {path} failed inside the host: {cmd.stderr}"
+    code, _, body = cmd.stdout.partition("\n")
+    return int(code), body
+
+
+def _quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+@pytest.fixture(scope="module")
+def api_conf(host):
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    parser.read_string(host.file(API_CONF).content_string)
+    return parser
+
+
+@pytest.fixture(scope="module")
+def api_ready(host):
+    """glance-api may still be starting right after the converge."""
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if host.socket("tcp://127.0.0.1:9292").is_listening:
+            return True
+        time.sleep(2)
+    pytest.fail("nothing listens on 127.0.0.1:9292 after 90 s")
+
+
+def test_packages_installed(host):
+    names = ["openstack-glance"] if _family(host) == "redhat" else ["glance-api", "glance-common"]
+    for name in names:
+        assert host.package(name).is_installed, f"{name} is not installed"
+
+
+def test_api_conf_owner_group_mode(host):
+    conf = host.file(API_CONF)
+    assert conf.is_file
+    assert conf.user == "root"
+    assert conf.group == "glance"
+    assert conf.mode == 0o640
+
+
+def test_api_conf_uses_sqlite(api_conf):
+    assert api_conf.get("database", "connection") == f"sqlite:///{STATE_DIR}/glance.sqlite"
+
+
+def test_api_conf_has_no_keystone(api_conf):
+    assert api_conf.get("paste_deploy", "flavor") == ""
+    assert not api_conf.has_section("keystone_authtoken")
+
+
+def test_api_conf_listens_on_loopback(api_conf):
+    # bind_* exist in glance-api.conf up to 2026.1 with the eventlet server.
+    if api_conf.has_option("DEFAULT", "bind_host"):
+        assert api_conf.get("DEFAULT", "bind_host") == "127.0.0.1"
+        assert api_conf.get("DEFAULT", "bind_port") == "9292"
+
+
+def test_api_conf_file_store(api_conf):
+    if api_conf.has_option("DEFAULT", "enabled_backends"):
+        backends = dict(b.strip().split(":") for b in
+                        api_conf.get("DEFAULT", "enabled_backends").split(","))
+        default = api_conf.get("glance_store", "default_backend")
+        assert backends[default] == "file"
+        assert api_conf.get(default, "filesystem_store_datadir") == IMAGES_DIR
+    else:
+        assert api_conf.get("glance_store", "default_store") == "file"
+        assert api_conf.get("glance_store", "filesystem_store_datadir") == IMAGES_DIR
+
+
+def test_images_directory(host):
+    images = host.file(IMAGES_DIR)
+    assert images.is_directory
+    assert images.user == "glance"
+    assert images.group == "glance"
+    assert images.mode == 0o750
+
+
+def test_sqlite_database_exists(host):
+    db = host.file(f"{STATE_DIR}/glance.sqlite")
+    assert db.is_file
+    assert db.user == "glance"
+
+
+def test_service_active_and_enabled(host):
+    # systemctl itself, not Salt's service result.
+    active = host.run("systemctl is-active glance-api")
+    enabled = host.run("systemctl is-enabled glance-api")
+    assert active.stdout.strip() == "active", active.stdout + active.stderr
+    assert enabled.stdout.strip() == "enabled", enabled.stdout + enabled.stderr
+
+
+def test_listens_on_loopback_only(host, api_ready):
+    assert host.socket("tcp://127.0.0.1:9292").is_listening
+    assert not host.socket("tcp://0.0.0.0:9292").is_listening
+
+
+def test_versions_document(host, api_ready):
+    code, body = http_get(host, "/")
+    assert code in (200, 300), body
+    versions = json.loads(body)["versions"]
+    assert any(v["status"] == "CURRENT" for v in versions), versions
+    assert all(v["id"].startswith("v2") for v in versions), versions
+
+
+def test_lists_images_without_keystone(host, api_ready):
+    code, body = http_get(host, "/v2/images", NOAUTH_HEADERS)
+    assert code == 200, body
+    assert json.loads(body)["images"] == []
+
+
+def test_schema_is_current(host):
+    cmd = host.run(f"runuser -u glance -- glance-manage --config-file {API_CONF} db check")
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+
+
+def test_no_errors_in_logs(host, api_ready):
+    logs = host.run("ls /var/log/glance/*.log")
+    assert logs.rc == 0 and logs.stdout.split(), "no log file in /var/log/glance"
+    hits = host.run("grep -n -E 'ERROR|Traceback' /var/log/glance/*.log")
+    assert hits.rc == 1, f"errors in the Glance logs:\n{hits.stdout[-4000:]}"
+
+
+def test_no_tracebacks_in_journal(host, api_ready):
+    journal = host.run("journalctl -u glance-api --no-pager -o cat")
+    assert journal.rc == 0, journal.stderr
+    assert "Traceback" not in journal.stdout, journal.stdout[-4000:]
