@@ -180,7 +180,8 @@ class Glance:
             )
         except GlanceImageError:
             raise
-        except ks_exceptions.ConnectionError as exc:
+        except (ks_exceptions.ConnectionError, ks_exceptions.DiscoveryFailure) as exc:
+            # Discovery is the first request: it fails this way when nothing answers.
             raise GlanceError("Glance is unreachable: {}".format(exc)) from None
         except (ks_exceptions.ClientException, openstack.exceptions.SDKException) as exc:
             raise GlanceError(
