@@ -66,6 +66,10 @@ def base_tag(platform):
     return f"localhost/glance-formula-base:{platform}-{_digest(*inputs)}"
 
 
+# platform -> seconds, for images this process built.
+BUILT = {}
+
+
 class _Lock:
     """Serialises builds of one image between concurrent test processes."""
 
@@ -89,8 +93,8 @@ def _log(msg):
 
 def _build_rootfs(platform, tag):
     release = PLATFORMS[platform]
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"rootfs-{platform}-", dir=CACHE_DIR) as tmp:
+    # Outside the repository: linters and Salt's file server walk the tree.
+    with tempfile.TemporaryDirectory(prefix=f"glance-rootfs-{platform}-") as tmp:
         target = pathlib.Path(tmp) / "root"
         subprocess.run(
             ["debootstrap", "--variant=minbase", release, str(target), MIRROR],
@@ -152,14 +156,17 @@ def ensure_base_image(platform):
         elapsed = time.monotonic() - start
         _log(f"{platform}: built {tag} in {elapsed:.0f}s")
         _record_build(platform, tag, elapsed)
+        BUILT[platform] = elapsed
     return tag
 
 
 def _record_build(platform, tag, seconds):
-    path = CACHE_DIR / "image-builds.json"
-    data = json.loads(path.read_text()) if path.exists() else {}
-    data[platform] = {"tag": tag, "seconds": round(seconds, 1), "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    path.write_text(json.dumps(data, indent=2) + "\n")
+    with _Lock("image-builds"):
+        path = CACHE_DIR / "image-builds.json"
+        data = json.loads(path.read_text()) if path.exists() else {}
+        data[platform] = {"tag": tag, "seconds": round(seconds, 1),
+                          "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def prune_old(platform):

@@ -106,6 +106,9 @@ class Converge:
 def converged(scenario):
     group, platform = scenario
     image = images.ensure_base_image(platform)
+    if platform in images.BUILT:
+        report.record(os.environ["CONVERGE_RUN_ID"], group="-", platform=platform, node="-",
+                      step="base image build", seconds=round(images.BUILT.pop(platform), 1))
     deployment = Deployment(group, platform, image)
     try:
         start = time.monotonic()
