@@ -63,6 +63,10 @@ class GlanceError(GlanceImageError):
     """Glance could not be reached or refused a request."""
 
 
+class GlanceUnreachable(GlanceError):
+    """Nothing answered where Glance should be."""
+
+
 class SourceError(GlanceImageError):
     """The image source could not be read completely.
 
@@ -182,7 +186,7 @@ class Glance:
             raise
         except (ks_exceptions.ConnectionError, ks_exceptions.DiscoveryFailure) as exc:
             # Discovery is the first request: it fails this way when nothing answers.
-            raise GlanceError("Glance is unreachable: {}".format(exc)) from None
+            raise GlanceUnreachable("Glance is unreachable: {}".format(exc)) from None
         except (ks_exceptions.ClientException, openstack.exceptions.SDKException) as exc:
             raise GlanceError(
                 "Glance request {} {} failed: {}".format(method, path, exc)
@@ -194,6 +198,18 @@ class Glance:
                 )
             )
         return resp
+
+    def wait_reachable(self, seconds):
+        """Wait up to ``seconds`` for a Glance that is still starting to answer."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                self._request("GET", "/images", params={"limit": 1})
+                return
+            except GlanceUnreachable:
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(POLL_INTERVAL)
 
     def images(self, **filters):
         """Every image matching the list query ``filters``, all pages."""

@@ -57,6 +57,9 @@ Arguments:
     Seconds the source may stay silent (default 60).
 ``import_timeout``
     Seconds to wait for Glance to finish an import (default 3600).
+``api_wait``
+    Seconds to wait for a Glance API that does not answer yet, for example
+    right after it was started (default 0: fail at once).
 
 The old formula's list form works as it is: ``format`` is ``disk_format``,
 ``public: true`` is ``visibility: public`` (false: private), and ``file``
@@ -236,6 +239,7 @@ def _spec(args):
     spec["backups"] = _count(args["backups"], "backups")
     spec["timeout"] = args["timeout"]
     spec["import_timeout"] = args["import_timeout"]
+    spec["api_wait"] = args["api_wait"]
     spec["saltenv"] = args["saltenv"]
     return spec
 
@@ -610,6 +614,7 @@ def present(
     connection=None,
     timeout=60,
     import_timeout=3600,
+    api_wait=0,
     saltenv=None,
     public=None,
     format=None,  # pylint: disable=redefined-builtin
@@ -641,6 +646,8 @@ def _present(ret, spec, connection):
     spec["source_display"] = source.display
     name = spec["name"]
 
+    if spec["api_wait"]:
+        glance.wait_reachable(spec["api_wait"])
     found = glance.images(name=name)
     # Unfinished images an interrupted run of this state left behind (no data).
     stale = [img for img in found if img.get("status") in ("queued", "killed") and SOURCE_PROP in img]

@@ -951,6 +951,25 @@ def test_glance_unreachable_fails_clearly(env, server, glance):
     assert server.requests == []
 
 
+def test_api_wait_waits_for_a_starting_glance(env, server, glance, monkeypatch):
+    real_request = glance.request
+    answers = iter([False, False, True])
+
+    def starting(url, method, **kwargs):
+        glance.unreachable = not next(answers, True)
+        return real_request(url, method, **kwargs)
+
+    monkeypatch.setattr(glance, "request", starting)
+    ret = env.present(source=server.add("/cirros.img", DATA), api_wait=5)
+    assert ret["result"] is True, ret["comment"]
+    monkeypatch.undo()
+    glance.unreachable = True
+    started = time.monotonic()
+    ret = env.present(name="other", source=server.url("/cirros.img"), api_wait=0.2)
+    assert ret["result"] is False and ret["comment"].startswith("Glance is unreachable")
+    assert time.monotonic() - started >= 0.2
+
+
 def test_glance_refusal_is_reported_with_its_reason(env, server, glance):
     glance.forbid_public = True
     ret = env.present(source=server.add("/cirros.img", DATA), visibility="public")
