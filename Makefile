@@ -15,10 +15,10 @@ $(VENV)/.installed: requirements.txt
 
 lint: venv
 	$(BIN)/yamllint --strict .
-	$(BIN)/salt-lint $$(find glance -name '*.sls') 
+	$(BIN)/salt-lint $$(find glance tests/salt -name "*.sls")
 
 test-render: venv
-	$(PYTEST) tests/unit
+	$(PYTEST) -n 2 tests/unit
 
 test: lint test-render
 

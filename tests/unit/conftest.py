@@ -6,25 +6,41 @@ import pytest
 
 from saltrender import Renderer
 
-_RENDERERS = {}
+# Salt keeps some minion state process-wide, so two Callers with different
+# grains cannot live side by side: one Caller at a time, rebuilt when the
+# platform changes (tests are sorted by platform to keep that rare).
+_CURRENT = {}
 _RENDERS = {}
+
+
+def _renderer(platform):
+    if _CURRENT.get("platform") != platform:
+        _CURRENT.clear()
+        _CURRENT.update(platform=platform, renderer=Renderer(platform))
+    return _CURRENT["renderer"]
 
 
 def _render(platform, pillar=None, sls="glance"):
     key = (platform, sls, json.dumps(pillar or {}, sort_keys=True))
     if key not in _RENDERS:
-        if platform not in _RENDERERS:
-            _RENDERERS[platform] = Renderer(platform)
         try:
-            _RENDERS[key] = _RENDERERS[platform].render(pillar, sls=sls)
+            _RENDERS[key] = _renderer(platform).render(pillar, sls=sls)
         except Exception as error:  # cached too: the same input fails the same way
             _RENDERS[key] = error
     result = _RENDERS[key]
     if isinstance(result, Exception):
         raise result
+    result.bind(_renderer(platform))
     return result
 
 
 @pytest.fixture(scope="session")
 def render():
     return _render
+
+
+def pytest_collection_modifyitems(items):
+    def platform_of(item):
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        return str(params.get("platform", ""))
+    items.sort(key=platform_of)

@@ -84,6 +84,10 @@ class Rendered:
         self._renderer = renderer
         self.states = states
 
+    def bind(self, renderer):
+        """Render templates with this live renderer (same platform)."""
+        self._renderer = renderer
+
     def state(self, state_id):
         return self.states[state_id]
 

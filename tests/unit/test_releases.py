@@ -1,0 +1,188 @@
+"""Every release, on Debian, Ubuntu and RedHat-family grains: the keys that
+differ between releases are present exactly where the release has them.
+The release boundaries are written out here on purpose, independently of
+glance/parameters/releases.yaml, so a wrong boundary there fails here."""
+import pytest
+
+from saltrender import load_pillar, with_version
+
+API = "/etc/glance/glance-api.conf"
+REGISTRY = "/etc/glance/glance-registry.conf"
+
+# Release -> Glance major version.
+RELEASES = {
+    "juno": 9, "kilo": 10, "liberty": 11, "mitaka": 12, "newton": 13,
+    "ocata": 14, "pike": 15, "queens": 16, "rocky": 17, "stein": 18,
+    "train": 19, "ussuri": 20, "victoria": 21, "wallaby": 22, "xena": 23,
+    "yoga": 24, "zed": 25, "2023.1": 26, "2023.2": 27, "2024.1": 28,
+    "2024.2": 29, "2025.1": 30, "2025.2": 31, "2026.1": 32, "2026.2": 33,
+}
+PLATFORMS = ["debian-12", "ubuntu-22.04", "rocky-9"]
+
+
+@pytest.fixture(params=PLATFORMS)
+def platform(request):
+    return request.param
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_release_keys(render, platform, release):
+    major = RELEASES[release]
+    rendered = render(platform, with_version(load_pillar("single"), release))
+    files = rendered.managed_files()
+    api = rendered.ini(API)
+    default = dict(api.items("DEFAULT"))
+    authtoken = dict(api.items("keystone_authtoken"))
+
+    # glance-registry: config and service through Ussuri.
+    assert (REGISTRY in files) == (major <= 20)
+    service_ids = [state_id for state_id in rendered.states if state_id.startswith("glance-server-service-")]
+    assert any("registry" in state_id for state_id in service_ids) == (major <= 20)
+
+    # Images API v1 talks to the registry through Queens.
+    assert ("registry_host" in default) == (major <= 16)
+
+    # Messaging: rabbit_* up to Ocata ([DEFAULT] in Juno), transport_url after.
+    if major <= 14:
+        section = "DEFAULT" if major == 9 else "oslo_messaging_rabbit"
+        assert api.get(section, "rabbit_host") == "127.0.0.1"
+        assert api.get(section, "rabbit_password") == "R4bbit@pass/word"
+        assert api.get(section, "rabbit_virtual_host") == "/openstack"
+        assert "transport_url" not in default
+    else:
+        assert default["transport_url"].startswith("rabbit://openstack:R4bbit%40pass%2Fword@127.0.0.1:5672/")
+        assert not api.has_option("oslo_messaging_rabbit", "rabbit_host")
+
+    # Notifications: notification_driver through Kilo.
+    if major <= 10:
+        assert default["notification_driver"] == "messagingv2"
+        assert not api.has_section("oslo_messaging_notifications")
+    else:
+        assert api.get("oslo_messaging_notifications", "driver") == "messagingv2"
+        assert "notification_driver" not in default
+
+    # keystone_authtoken: admin_* (Juno), auth_plugin (Kilo-Mitaka), auth_type
+    # after; auth_uri until Queens, www_authenticate_uri from Rocky.
+    assert ("admin_password" in authtoken) == (major == 9)
+    assert ("auth_plugin" in authtoken) == (10 <= major <= 12)
+    assert ("auth_type" in authtoken) == (major >= 13)
+    assert ("project_domain_id" in authtoken) == (10 <= major <= 12)
+    assert ("project_domain_name" in authtoken) == (major >= 13)
+    assert ("auth_uri" in authtoken) == (major <= 16)
+    assert ("www_authenticate_uri" in authtoken) == (major >= 17)
+    password_key = "admin_password" if major == 9 else "password"
+    assert authtoken[password_key] == "Ks$$ecret@glance"
+
+    # Database driver.
+    expected_driver = "mysql+pymysql://" if major >= 11 else "mysql://"
+    assert api.get("database", "connection").startswith(expected_driver)
+
+    # Stores: [glance_store] default_store until Train, multistore after.
+    if major >= 20:
+        assert default["enabled_backends"] == "file:file"
+        assert api.get("glance_store", "default_backend") == "file"
+        assert api.has_section("os_glance_staging_store")
+        assert api.has_section("os_glance_tasks_store")
+        assert not api.has_option("glance_store", "default_store")
+    else:
+        assert api.get("glance_store", "default_store") == "file"
+        assert "enabled_backends" not in default
+        assert not api.has_section("os_glance_staging_store")
+
+    # Policy file: policy.json up to Victoria, policy.yaml from Wallaby.
+    policy = "/etc/glance/policy.yaml" if major >= 22 else "/etc/glance/policy.json"
+    assert policy in files
+    assert ("/etc/glance/policy.json" if major >= 22 else "/etc/glance/policy.yaml") not in files
+
+    # Listening: in glance-api.conf while the eventlet server exists,
+    # in the uWSGI ini from 2026.2.
+    uwsgi_ini = "/etc/glance/glance-api-uwsgi.ini"
+    if major >= 33:
+        assert "bind_host" not in default and "bind_port" not in default and "workers" not in default
+        uwsgi = dict(rendered.ini(uwsgi_ini).items("uwsgi"))
+        assert uwsgi["http-socket"] == "0.0.0.0:9292"
+        assert uwsgi["processes"] == "2"
+        assert uwsgi["module"] == "glance.wsgi.api:application"
+        assert uwsgi["http-chunked-input"] == "true"
+        assert int(uwsgi["chunked-input-limit"]) >= 64 * 1024 * 1024
+    else:
+        assert (default["bind_host"], default["bind_port"], default["workers"]) == ("0.0.0.0", "9292", "2")
+        assert uwsgi_ini not in files
+
+    # db_sync guarded by db check from Queens; before, it runs on changes.
+    _, _, sync = rendered.function("glance-server-db-sync-cmd-run")
+    if major >= 16:
+        assert sync["unless"].endswith(" db check")
+        assert "onchanges" not in sync
+    else:
+        assert "unless" not in sync
+        assert sync["onchanges"]
+
+
+@pytest.mark.parametrize("version, canonical", [
+    ("antelope", "2023.1"), ("epoxy", "2025.1"), ("hibiscus", "2026.2"), (2024.1, "2024.1"),
+    ("ZED", "zed"),
+])
+def test_codenames_and_numbers_are_accepted(render, version, canonical):
+    pillar = {"glance": {"server": {"version": version}}}
+    reference = {"glance": {"server": {"version": canonical}}}
+    assert render("debian-12", pillar).text(API) == render("debian-12", reference).text(API)
+
+
+@pytest.mark.parametrize("platform, release, expected", [
+    ("debian-12", "zed", "zed"),
+    ("debian-13", "2025.1", "2025.1"),
+    ("ubuntu-22.04", "yoga", "yoga"),
+    ("ubuntu-24.04", "2024.1", "2024.1"),
+    ("rocky-9", "2025.1", "2025.1"),
+])
+def test_default_release_is_the_distributions(render, platform, release, expected):
+    implicit = render(platform, {})
+    explicit = render(platform, {"glance": {"server": {"version": expected}}})
+    assert implicit.text(API) == explicit.text(API)
+    assert implicit.managed_files().keys() == explicit.managed_files().keys()
+
+
+def test_uwsgi_by_lookup_on_older_release_loads_the_script(render):
+    pillar = {"glance": {"lookup": {"api_server": "uwsgi"}, "server": {"version": "zed", "workers": 3}}}
+    rendered = render("debian-12", pillar)
+    uwsgi = dict(rendered.ini("/etc/glance/glance-api-uwsgi.ini").items("uwsgi"))
+    assert uwsgi["wsgi-file"] == "/usr/bin/glance-wsgi-api"
+    assert "module" not in uwsgi
+    assert uwsgi["processes"] == "3"
+    api = rendered.ini(API)
+    assert not api.has_option("DEFAULT", "bind_host")
+    unit = rendered.text("/etc/systemd/system/glance-api.service")
+    assert "ExecStart=/usr/bin/uwsgi --ini /etc/glance/glance-api-uwsgi.ini" in unit
+
+
+@pytest.mark.parametrize("platform, pkgs, services", [
+    ("debian-12", ["glance-api", "python3-pymysql"], ["glance-api"]),
+    ("ubuntu-22.04", ["glance-api", "python3-pymysql"], ["glance-api"]),
+    ("rocky-9", ["openstack-glance", "python3-PyMySQL"], ["openstack-glance-api"]),
+])
+def test_packages_and_services_per_family(render, platform, pkgs, services):
+    rendered = render(platform, with_version(load_pillar("single"), "2025.1"))
+    _, _, install = rendered.function("glance-server-install-pkg-installed")
+    assert install["pkgs"] == pkgs
+    names = [rendered.function(state_id)[2]["name"] for state_id in rendered.states
+             if state_id.startswith("glance-server-service-")]
+    assert names == services
+
+
+@pytest.mark.parametrize("platform, registry_pkgs, registry_service", [
+    ("debian-12", ["glance-registry"], "glance-registry"),
+    ("rocky-9", [], "openstack-glance-registry"),
+])
+def test_registry_package_and_service_on_ussuri(render, platform, registry_pkgs, registry_service):
+    rendered = render(platform, with_version(load_pillar("single"), "ussuri"))
+    _, _, install = rendered.function("glance-server-install-pkg-installed")
+    for pkg in registry_pkgs:
+        assert pkg in install["pkgs"]
+    assert f"glance-server-service-{registry_service}-running" in rendered.states
+
+
+def test_rbd_and_postgresql_packages(render):
+    rendered = render("debian-12", load_pillar("ceph"))
+    _, _, install = rendered.function("glance-server-install-pkg-installed")
+    assert install["pkgs"] == ["glance-api", "python3-psycopg2", "python3-rbd", "python3-rados", "ceph-common"]

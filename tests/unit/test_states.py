@@ -1,0 +1,61 @@
+"""What the states do, by role and switch: one-time actions on the primary
+only, a secondary that waits for the schema, services that restart on
+configuration changes, and the switch that skips services."""
+from saltrender import load_pillar
+
+MANAGE = "glance-manage --config-file /etc/glance/glance-api.conf"
+
+
+def test_primary_syncs_guarded_and_loads_metadefs_once(render):
+    rendered = render("debian-12", load_pillar("cluster"))
+    _, function, sync = rendered.function("glance-server-db-sync-cmd-run")
+    assert function == "run"
+    assert sync["name"] == f"{MANAGE} db_sync"
+    assert sync["unless"] == f"{MANAGE} db check"
+    assert sync["runas"] == "glance"
+    _, _, metadefs = rendered.function("glance-server-db-load-metadefs-cmd-run")
+    assert metadefs["name"] == f"{MANAGE} db_load_metadefs /etc/glance/metadefs"
+    assert metadefs["onchanges"] == [{"cmd": "glance-server-db-sync-cmd-run"}]
+    assert "glance-server-db-wait-for-schema-cmd-run" not in rendered.states
+
+
+def test_secondary_never_syncs_and_waits_for_the_schema(render):
+    pillar = load_pillar("cluster")
+    pillar["glance"]["server"].update(load_pillar("cluster_secondary")["glance"]["server"])
+    rendered = render("debian-12", pillar)
+    assert "glance-server-db-sync-cmd-run" not in rendered.states
+    assert "glance-server-db-load-metadefs-cmd-run" not in rendered.states
+    _, _, wait = rendered.function("glance-server-db-wait-for-schema-cmd-run")
+    assert wait["name"] == wait["unless"] == f"{MANAGE} db check"
+    assert wait["retry"] == {"attempts": 90, "interval": 10, "until": True}
+    _, _, service = rendered.function("glance-server-service-glance-api-running")
+    assert {"sls": "glance.server.db"} in service["require"]
+
+
+def test_services_restart_on_config_and_start_after_db(render):
+    rendered = render("debian-12", load_pillar("single"))
+    module, function, service = rendered.function("glance-server-service-glance-api-running")
+    assert (module, function) == ("service", "running")
+    assert service["enable"] is True
+    assert {"sls": "glance.server.config"} in service["watch"]
+    assert {"sls": "glance.server.storage"} in service["watch"]
+
+
+def test_manage_services_false_skips_services_and_database_actions(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["manage_services"] = False
+    rendered = render("debian-12", pillar)
+    assert not [s for s in rendered.states if s.startswith("glance-server-service-glance")]
+    assert not [s for s in rendered.states if s.startswith("glance-server-db-") and "skipped" not in s]
+    assert "glance-server-config-api-file-managed" in rendered.states
+
+
+def test_disabled_server_changes_nothing(render):
+    rendered = render("debian-12", {"glance": {"server": {"enabled": False}}})
+    assert list(rendered.states) == ["glance-server-disabled-test-nop"]
+
+
+def test_parts_apply_on_their_own(render):
+    for part in ["install", "config", "storage", "db", "service"]:
+        rendered = render("debian-12", load_pillar("single"), sls=f"glance.server.{part}")
+        assert any(state_id.startswith(f"glance-server-{part}") for state_id in rendered.states), part

@@ -1,0 +1,153 @@
+"""Bad pillar stops at render time, before any state runs, with a message
+naming the pillar key and what was expected. Each message asserted."""
+import pytest
+
+from saltrender import RenderError, load_pillar
+
+
+def server(**keys):
+    return {"glance": {"server": keys}}
+
+
+RBD = {"engine": "rbd", "user": "glance", "pool": "images", "client_glance_key": "AQD=="}
+MYSQL = {"engine": "mysql", "host": "db", "password": "pw"}
+
+CASES = {
+    "unknown version": (
+        server(version="icehouse"),
+        "glance:server:version: unknown release icehouse; expected one of juno, kilo"),
+    "unknown storage engine": (
+        server(storage={"engine": "gluster"}),
+        "glance:server:storage:engine: unknown storage engine gluster; expected file or rbd"),
+    "unknown store type": (
+        server(version="2025.1", stores={"fast": {"type": "nfs"}}),
+        "glance:server:stores:fast:type: unknown store type nfs; expected one of file, rbd, swift, cinder, s3, http"),
+    "rbd without pool": (
+        server(storage={k: v for k, v in RBD.items() if k != "pool"}),
+        "glance:server:storage:pool: is required for an rbd store"),
+    "rbd without user": (
+        server(storage={k: v for k, v in RBD.items() if k != "user"}),
+        "glance:server:storage:user: is required for an rbd store"),
+    "rbd without key": (
+        server(storage={k: v for k, v in RBD.items() if k != "client_glance_key"}),
+        "glance:server:storage:client_glance_key: is required for an rbd store"),
+    "rbd store without key": (
+        server(version="2025.1", stores={"ceph": {"type": "rbd", "pool": "p", "user": "u"}}),
+        "glance:server:stores:ceph:client_glance_key: is required for an rbd store"),
+    "mysql without password": (
+        server(database={"engine": "mysql", "host": "db", "user": "glance"}),
+        "glance:server:database:password: is required with database engine mysql"),
+    "mysql without host": (
+        server(database={"engine": "mysql", "password": "pw"}),
+        "glance:server:database:host: is required with database engine mysql"),
+    "unknown database engine": (
+        server(database={"engine": "oracle", "host": "db", "password": "pw"}),
+        "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),
+    "empty members": (
+        server(message_queue={"members": [], "user": "u", "password": "p"}),
+        "glance:server:message_queue:members: expected a non-empty list of {host, port}"),
+    "member without host": (
+        server(message_queue={"members": [{"port": 5672}], "user": "u", "password": "p"}),
+        "glance:server:message_queue:members: every member needs a host"),
+    "queue without host or members": (
+        server(message_queue={"user": "u", "password": "p"}),
+        "glance:server:message_queue: give host or members"),
+    "queue without password": (
+        server(message_queue={"host": "mq", "user": "u"}),
+        "glance:server:message_queue:password: is required with message queue engine rabbitmq"),
+    "unknown queue engine": (
+        server(message_queue={"engine": "kafka", "host": "mq", "user": "u", "password": "p"}),
+        "glance:server:message_queue:engine: unknown message queue engine kafka; expected rabbitmq"),
+    "default store not a store": (
+        server(version="2025.1", default_store="ceph", stores={"local": {"type": "file"}, "web": {"type": "http"}}),
+        "glance:server:default_store: ceph is not one of the stores (local, web)"),
+    "default store missing": (
+        server(version="2025.1", stores={"local": {"type": "file"}, "web": {"type": "http"}}),
+        "glance:server:default_store: is required with more than one store; expected one of local, web"),
+    "duplicate store ids": (
+        server(version="2025.1", default_store="a", stores=[{"id": "a", "type": "file"}, {"id": "a", "type": "http"}]),
+        "glance:server:stores: duplicate store id a"),
+    "store list entry without id": (
+        server(version="2025.1", stores=[{"type": "file"}]),
+        "glance:server:stores: every store in the list form needs an id"),
+    "two http stores": (
+        server(version="2025.1", default_store="a", stores={"a": {"type": "http"}, "b": {"type": "http"}}),
+        "glance:server:stores: at most one http store can be configured, got a, b"),
+    "reserved store id": (
+        server(version="2025.1", stores={"os_glance_cache": {"type": "file"}}),
+        "glance:server:stores:os_glance_cache: store ids starting with os_glance_ are reserved by Glance"),
+    "stores and storage together": (
+        server(version="2025.1", storage={"engine": "file"}, stores={"a": {"type": "file"}}),
+        "glance:server:stores: give either glance:server:stores or glance:server:storage, not both"),
+    "stores before ussuri": (
+        server(version="train", stores={"a": {"type": "file"}}),
+        "glance:server:stores: multiple stores need Ussuri or newer; version train takes glance:server:storage"),
+    "keystone without password": (
+        server(identity={"engine": "keystone", "host": "ks"}),
+        "glance:server:identity:password: is required with identity engine keystone"),
+    "unknown identity engine": (
+        server(identity={"engine": "ldap", "host": "ks", "password": "p"}),
+        "glance:server:identity:engine: unknown identity engine ldap; expected keystone or noauth"),
+    "unknown role": (
+        server(role="tertiary"),
+        "glance:server:role: expected primary or secondary, got tertiary"),
+    "workers not a number": (
+        server(workers="many"),
+        "glance:server:workers: expected a whole number of at least 1, got many"),
+    "port not a number": (
+        server(bind={"port": "http"}),
+        "glance:server:bind:port: expected a port number, got http"),
+    "v1 api after queens": (
+        server(version="rocky", enable_v1_api=True),
+        "glance:server:enable_v1_api: the Images API v1 was removed in Rocky; version rocky has no v1 API"),
+    "notifications without queue": (
+        server(notification=True),
+        "glance:server:notification: notifications need glance:server:message_queue"),
+    "cache security without key": (
+        server(cache={"members": [{"host": "m"}], "security": {"enabled": True}}),
+        "glance:server:cache:security:secret_key: is required when cache:security:enabled is true"),
+    "images not a list": (
+        server(images={"name": "cirros"}),
+        "glance:server:images: expected a list of images"),
+    "database not a mapping": (
+        server(database="mysql://x"),
+        "glance:server:database: expected a mapping, got mysql://x"),
+    "override of an unmanaged file": (
+        server(version="2025.1", config={"glance-registry.conf": {"DEFAULT": {"debug": True}}}),
+        "glance:server:config:glance-registry.conf: not a file the formula writes for 2025.1; "
+        "expected one of glance-api.conf"),
+    "override section not a mapping": (
+        server(config={"glance-api.conf": {"DEFAULT": "debug"}}),
+        "glance:server:config:glance-api.conf:DEFAULT: expected a mapping of key to value (null removes a key)"),
+    "policy rule of the wrong type": (
+        server(policy={"publicize_image": {"role": "admin"}}),
+        "glance:server:policy:publicize_image: expected a rule string or a list of alternatives"),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_pillar_fails_at_render_with_its_message(render, case):
+    pillar, message = CASES[case]
+    with pytest.raises(RenderError) as error:
+        render("debian-12", pillar)
+    assert message in str(error.value)
+
+
+def test_unknown_os_family_fails_with_its_message(render):
+    with pytest.raises(RenderError) as error:
+        render("arch", {})
+    assert "glance: OS family Arch (grain os_family) is not supported; supported: Debian, RedHat" in str(error.value)
+
+
+@pytest.mark.parametrize("part", ["glance.server.install", "glance.server.config", "glance.server.db",
+                                  "glance.server.service", "glance.server.storage"])
+def test_every_part_validates_on_its_own(render, part):
+    pillar, message = CASES["mysql without password"]
+    with pytest.raises(RenderError) as error:
+        render("debian-12", pillar, sls=part)
+    assert message in str(error.value)
+
+
+def test_good_pillars_do_not_trip_validation(render):
+    for scenario in ["single", "multistore", "seed_ceph", "pillar.example"]:
+        render("debian-12", load_pillar(scenario))
