@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv lint test test-render converge kitchen deploy bench clean
+.PHONY: venv lint test test-render converge kitchen deploy bench clean deps-converge
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt
@@ -21,6 +21,19 @@ test-render: venv
 	$(PYTEST) -n 2 tests/unit
 
 test: lint test-render
+
+# Applies the formula to this host: `make deploy [PILLAR=path/to/pillar.sls]`
+# (no pillar: the standalone default). Salt comes from the virtualenv.
+DEPLOY_DIR := $(CURDIR)/.cache/deploy
+deploy: venv
+	rm -rf $(DEPLOY_DIR)
+	mkdir -p $(DEPLOY_DIR)/file_root $(DEPLOY_DIR)/pillar
+	for entry in glance _modules _states; do ln -s $(CURDIR)/$$entry $(DEPLOY_DIR)/file_root/$$entry; done
+	printf "base:\n  '*':\n    - glance\n" > $(DEPLOY_DIR)/pillar/top.sls
+	if [ -n "$(PILLAR)" ]; then cp "$(PILLAR)" $(DEPLOY_DIR)/pillar/glance.sls; else echo "{}" > $(DEPLOY_DIR)/pillar/glance.sls; fi
+	printf "file_client: local\nfile_roots:\n  base: [$(DEPLOY_DIR)/file_root]\npillar_roots:\n  base: [$(DEPLOY_DIR)/pillar]\n" > $(DEPLOY_DIR)/minion
+	$(BIN)/salt-call --local -c $(DEPLOY_DIR) saltutil.sync_all
+	$(BIN)/salt-call --local -c $(DEPLOY_DIR) --retcode-passthrough state.apply glance
 
 clean:
 	rm -rf $(VENV) .pytest_cache
