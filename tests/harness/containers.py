@@ -4,6 +4,7 @@ Each node is a systemd container of the platform's base image with the
 repository mounted read-only as Salt's file root and a generated minion
 configuration, top file and pillar (the suite's, from .kitchen.yml).
 """
+import hashlib
 import os
 import re
 import shutil
@@ -41,7 +42,9 @@ class Deployment:
         self.group = group
         self.platform = platform
         self.image = image
-        self.prefix = f"glance-{_slug(group.name)}-{platform}"
+        # The checkout's hash keeps runs of two checkouts on one host apart.
+        checkout = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:4]
+        self.prefix = f"glance-{checkout}-{_slug(group.name)}-{platform}"
         self.network = self.prefix
         self.workdir = CACHE_DIR / "run" / self.prefix
         self.containers = {}  # node name -> container name

@@ -34,6 +34,12 @@ class StateRun:
         return [(_sid(k, v), _short(v.get("comment"))) for k, v in self._ordered()
                 if v.get("result") is None or v.get("changes")]
 
+    def slowest(self, count=3):
+        """The COUNT slowest states, "id 12.3s", from Salt's durations (ms)."""
+        timed = sorted(self.states.items(), key=lambda kv: -float(kv[1].get("duration") or 0))
+        return ", ".join(f"{v.get('__id__', k)} {float(v.get('duration') or 0) / 1000:.1f}s"
+                         for k, v in timed[:count])
+
     def _ordered(self):
         return sorted(self.states.items(), key=lambda kv: kv[1].get("__run_num__", 0))
 

@@ -43,9 +43,16 @@ def scenarios():
     return [(g, p) for p in platforms for g in groups]
 
 
+def _runs_converge(config):
+    return any("test_converge" in str(arg) for arg in config.args)
+
+
 def pytest_configure(config):
-    # One id for this run, shared with xdist workers through the environment.
-    os.environ.setdefault("CONVERGE_RUN_ID", time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}")
+    if _runs_converge(config):
+        # One id for this run, shared with xdist workers through the
+        # environment (and not with the suites' own testinfra runs).
+        if not (os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("CONVERGE_RUN_ID")):
+            os.environ["CONVERGE_RUN_ID"] = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
 
 
 def pytest_generate_tests(metafunc):
@@ -63,9 +70,9 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.xdist_group(name=callspec.params["scenario"][1]))
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_terminal_summary(terminalreporter, config):
     run_id = os.environ.get("CONVERGE_RUN_ID")
-    if report.TIMES.exists() and run_id:
+    if _runs_converge(config) and report.TIMES.exists() and run_id:
         text = report.summary(run_id)
         if not text.startswith("no converge"):
             terminalreporter.write_sep("=", "converge wall times (seconds)")
@@ -86,8 +93,8 @@ class Converge:
         report.record(os.environ["CONVERGE_RUN_ID"], group=dep.group.name, platform=dep.platform,
                       node=node.name, step=label, seconds=round(run.seconds, 1), retcode=run.retcode)
         print(f"[{dep.platform}] {node.name}: {label} took {run.seconds:.0f}s "
-              f"(exit {run.retcode}, {len(run.states)} states, {len(run.changed())} changed)",
-              flush=True)
+              f"(exit {run.retcode}, {len(run.states)} states, {len(run.changed())} changed; "
+              f"slowest: {run.slowest()})", flush=True)
         return run
 
     def protocol(self):
