@@ -19,6 +19,7 @@ Two small parts:
 :depends: openstacksdk
 """
 
+import contextlib
 import hashlib
 import html
 import logging
@@ -44,6 +45,8 @@ __virtualname__ = "glance_image"
 CHUNK_SIZE = 1024 * 1024
 ALGORITHMS = ("md5", "sha256", "sha512")
 POLL_INTERVAL = 2
+
+_UNKNOWN = object()
 
 # Without Keystone, glance-api takes the caller's identity from these headers.
 _NOAUTH_DEFAULTS = {"project_id": "admin", "user_id": "admin", "roles": "admin"}
@@ -173,24 +176,30 @@ class Glance:
     def __init__(self, sdk, headers=None):
         self._sdk = sdk
         self._headers = dict(headers or {})
+        self._project_id = _UNKNOWN
 
-    def _request(self, method, path, ok=(200,), headers=None, **kwargs):
-        all_headers = dict(self._headers)
-        all_headers.update(headers or {})
+    @staticmethod
+    @contextlib.contextmanager
+    def _errors(what):
+        """Turn SDK and keystoneauth errors into clear ones."""
         try:
-            # The image proxy is made (with version discovery) on first use.
-            resp = self._sdk.image.request(
-                path, method, headers=all_headers, raise_exc=False, **kwargs
-            )
+            yield
         except GlanceImageError:
             raise
         except (ks_exceptions.ConnectionError, ks_exceptions.DiscoveryFailure) as exc:
             # Discovery is the first request: it fails this way when nothing answers.
-            raise GlanceUnreachable("Glance is unreachable: {}".format(exc)) from None
+            raise GlanceUnreachable("{} is unreachable: {}".format(what, exc)) from None
         except (ks_exceptions.ClientException, openstack.exceptions.SDKException) as exc:
-            raise GlanceError(
-                "Glance request {} {} failed: {}".format(method, path, exc)
-            ) from None
+            raise GlanceError("{} failed: {}".format(what, exc)) from None
+
+    def _request(self, method, path, ok=(200,), headers=None, **kwargs):
+        all_headers = dict(self._headers)
+        all_headers.update(headers or {})
+        with self._errors("Glance"):
+            # The image proxy is made (with version discovery) on first use.
+            resp = self._sdk.image.request(
+                path, method, headers=all_headers, raise_exc=False, **kwargs
+            )
         if resp.status_code not in ok:
             raise GlanceError(
                 "Glance answered {} {} with HTTP {}: {}".format(
@@ -198,6 +207,16 @@ class Glance:
                 )
             )
         return resp
+
+    def project_id(self):
+        """The project this client acts for (image owner), or None when unscoped."""
+        if self._project_id is _UNKNOWN:
+            if "X-Tenant-Id" in self._headers:
+                self._project_id = self._headers["X-Tenant-Id"]
+            else:
+                with self._errors("Keystone"):
+                    self._project_id = self._sdk.current_project_id
+        return self._project_id
 
     def wait_reachable(self, seconds):
         """Wait up to ``seconds`` for a Glance that is still starting to answer."""

@@ -519,7 +519,9 @@ def _backup(glance, image, spec):
 def _prune(glance, spec):
     """Delete the oldest backups beyond ``backups``; return their ids."""
     backups = [
-        img for img in glance.images(os_hidden="true") if img.get(BACKUP_OF_PROP) == spec["name"]
+        img
+        for img in glance.images(os_hidden="true", **spec["owner_filter"])
+        if img.get(BACKUP_OF_PROP) == spec["name"]
     ]
     backups.sort(key=lambda img: (img.get(BACKUP_AT_PROP) or "", img.get("created_at") or ""))
     backups.reverse()
@@ -648,7 +650,10 @@ def _present(ret, spec, connection):
 
     if spec["api_wait"]:
         glance.wait_reachable(spec["api_wait"])
-    found = glance.images(name=name)
+    # Only the project's own images: an administrator sees every project's.
+    mine = {"owner": glance.project_id()} if glance.project_id() else {}
+    spec["owner_filter"] = mine
+    found = glance.images(name=name, **mine)
     # Unfinished images an interrupted run of this state left behind (no data).
     stale = [img for img in found if img.get("status") in ("queued", "killed") and SOURCE_PROP in img]
     busy = [img for img in found if img.get("status") in ("saving", "importing", "uploading")]
@@ -777,13 +782,15 @@ def _predict(ret, spec, source, current, verdict, upload, stale, retire, notes):
 
 def absent(name, connection=None):
     """
-    Ensure no image is called ``name`` (exact match). Backups the rotation
-    kept stay. A protected image is not deleted: the state fails instead.
+    Ensure the project has no image called ``name`` (exact match). Backups
+    the rotation kept stay. A protected image is not deleted: the state
+    fails instead.
     """
 
     def run(ret):
         glance = __salt__["glance_image.connect"](connection)
-        images = [img for img in glance.images(name=name) if img.get("status") != "deleted"]
+        mine = {"owner": glance.project_id()} if glance.project_id() else {}
+        images = [img for img in glance.images(name=name, **mine) if img.get("status") != "deleted"]
         if not images:
             ret["comment"] = "Image {} is absent".format(name)
             return

@@ -136,7 +136,7 @@ class FakeGlance:
         if segments == ["images"]:
             if method == "GET":
                 return self._list(query)
-            return self._create(json)
+            return self._create(json, (headers or {}).get("X-Tenant-Id", "admin"))
         image = self.images.get(segments[1]) if len(segments) > 1 else None
         if image is None:
             return FakeResponse(404, content=b"No image found")
@@ -182,6 +182,8 @@ class FakeGlance:
     def _list(self, query):
         hidden = query.get("os_hidden") == "true"
         found = [img for img in self.images.values() if img["os_hidden"] == hidden]
+        if "owner" in query:
+            found = [img for img in found if img["owner"] == query["owner"]]
         if "name" in query:
             found = [img for img in found if img["name"] == query["name"]]
         found.sort(key=lambda img: img["created_at"], reverse=True)
@@ -208,7 +210,7 @@ class FakeGlance:
             return value in ("public", "private", "shared", "community")
         return isinstance(value, str)
 
-    def _create(self, body):
+    def _create(self, body, owner):
         if self.forbid_public and body.get("visibility") == "public":
             return FakeResponse(403, content=b"Policy doesn't allow publicize_image to be performed.")
         for key, value in body.items():
@@ -216,7 +218,7 @@ class FakeGlance:
                 return FakeResponse(403, content="Attribute '{}' is read-only.".format(key).encode())
             if not self._check_value(key, value):
                 return FakeResponse(400, content="Bad value for {}".format(key).encode())
-        return FakeResponse(201, self._new(dict(body)))
+        return FakeResponse(201, self._new(dict(body, owner=owner)))
 
     def _show(self, image, **_):
         if image["id"] in self.pending:
@@ -446,7 +448,7 @@ class Env:
 
         def fake_connect(**kwargs):
             self.connects.append(kwargs)
-            return SimpleNamespace(image=glance)
+            return SimpleNamespace(image=glance, current_project_id="admin")
 
         monkeypatch.setattr(self.mod.openstack, "connect", fake_connect)
 
@@ -610,6 +612,18 @@ def test_name_match_is_exact(env, server, glance):
     url = server.add("/cirros.img", DATA)
     seeded(env, source=url)
     assert len(glance.named("cirros")) == 1 and len(glance.named("cirros-old")) == 1
+
+
+def test_other_projects_images_are_not_touched(env, server, glance):
+    """An administrator sees every project's images; only its own are managed."""
+    theirs = glance.add("cirros", NEW_DATA, owner="tenant-a", visibility="private")
+    url = server.add("/cirros.img", DATA)
+    ret = seeded(env, source=url, on_change="replace", visibility="public")
+    assert theirs["id"] in glance.images and glance.images[theirs["id"]]["visibility"] == "private"
+    (ours,) = [img for img in glance.named("cirros") if img["owner"] == "admin"]
+    assert ret["changes"]["image"] == {"old": None, "new": ours["id"]}
+    assert env.absent()["changes"] == {"deleted": [ours["id"]]}
+    assert theirs["id"] in glance.images
 
 
 def test_pages_of_images_are_followed(env, server, glance):
