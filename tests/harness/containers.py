@@ -23,8 +23,9 @@ CA_MOUNT = "/etc/ssl/host-ca.crt"
 
 # The file root is the repository root; keep Salt's file server out of the
 # directories that are not Salt files.
-FILE_IGNORE_REGEX = [r"/\.git($|/)", r"/\.venv($|/)", r"/\.cache($|/)",
-                     r"/\.kitchen($|/)", r"/\.pytest_cache($|/)", r"/__pycache__($|/)"]
+# Salt matches them against paths relative to the file root.
+FILE_IGNORE_REGEX = [r"(^|/)\.git($|/)", r"(^|/)\.venv($|/)", r"(^|/)\.cache($|/)",
+                     r"(^|/)\.kitchen($|/)", r"(^|/)\.pytest_cache($|/)", r"(^|/)__pycache__($|/)"]
 
 
 def keep_containers():

@@ -62,8 +62,10 @@ def pytest_generate_tests(metafunc):
                              ids=[f"{g.name}-{p}" for g, p in values])
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
-    # With pytest-xdist --dist loadgroup, one worker takes one platform.
+    # With pytest-xdist --dist loadgroup, one worker takes one platform; the
+    # marker must be there before xdist reads it.
     for item in items:
         callspec = getattr(item, "callspec", None)
         if callspec and "scenario" in callspec.params:

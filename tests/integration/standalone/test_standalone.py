@@ -30,13 +30,6 @@ print(code)
 print(body.decode())
 """
 
-# Without Keystone glance-api trusts these headers (paste flavor empty).
-NOAUTH_HEADERS = [
-    "X-Identity-Status: Confirmed",
-    "X-Roles: admin,member,reader",
-    "X-Tenant-Id: 00000000000000000000000000000001",
-    "X-User-Id: 00000000000000000000000000000002",
-]
 
 
 def _family(host):
@@ -156,7 +149,10 @@ def test_versions_document(host, api_ready):
 
 
 def test_lists_images_without_keystone(host, api_ready):
-    code, body = http_get(host, "/v2/images", NOAUTH_HEADERS)
+    # Without Keystone the paste pipeline's unauthenticated-context gives
+    # every request an admin context with no project; the release's policy
+    # defaults must still let it read the (empty) image list.
+    code, body = http_get(host, "/v2/images")
     assert code == 200, body
     assert json.loads(body)["images"] == []
 
