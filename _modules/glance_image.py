@@ -209,11 +209,14 @@ class Glance:
         return resp
 
     def project_id(self):
-        """The project this client acts for (image owner), or None when unscoped."""
+        """The project of the token (the images' owner); None without Keystone.
+
+        Without Keystone there are no projects to keep apart, and Glance's
+        default no-auth pipeline ignores X-Tenant-Id (images get no owner).
+        """
         if self._project_id is _UNKNOWN:
-            if "X-Tenant-Id" in self._headers:
-                self._project_id = self._headers["X-Tenant-Id"]
-            else:
+            self._project_id = None
+            if "X-Identity-Status" not in self._headers:
                 with self._errors("Keystone"):
                     self._project_id = self._sdk.current_project_id
         return self._project_id

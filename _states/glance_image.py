@@ -104,6 +104,7 @@ _ALGO_LENGTHS = {"md5": 32, "sha256": 64, "sha512": 128}
 _VISIBILITIES = ("public", "private", "shared", "community")
 _ON_CHANGE = ("keep", "rotate", "replace")
 _METHODS = ("upload", "web-download")
+_BUSY = ("saving", "importing", "uploading")
 
 # What the state records on the images it seeds.
 SOURCE_PROP = "owner_specified.salt.source"
@@ -272,6 +273,26 @@ def _same_data(one, other):
             if algo_key is None or one.get(algo_key) == other.get(algo_key):
                 return one[value_key] == other[value_key]
     return False
+
+
+def _abandoned(image, spec):
+    """Whether an image is an unfinished upload this state left behind.
+
+    Without data (queued, killed) after an interrupted run; or still busy
+    after longer than any upload may take, when glance-api died under it.
+    """
+    if SOURCE_PROP not in image:
+        return False
+    if image.get("status") in ("queued", "killed"):
+        return True
+    if image.get("status") not in _BUSY:
+        return False
+    try:
+        since = datetime.strptime(image.get("updated_at") or "", "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    age = datetime.now(timezone.utc) - since.replace(tzinfo=timezone.utc)
+    return age.total_seconds() > spec["import_timeout"]
 
 
 def _pointer(key):
@@ -654,9 +675,8 @@ def _present(ret, spec, connection):
     mine = {"owner": glance.project_id()} if glance.project_id() else {}
     spec["owner_filter"] = mine
     found = glance.images(name=name, **mine)
-    # Unfinished images an interrupted run of this state left behind (no data).
-    stale = [img for img in found if img.get("status") in ("queued", "killed") and SOURCE_PROP in img]
-    busy = [img for img in found if img.get("status") in ("saving", "importing", "uploading")]
+    stale = [img for img in found if _abandoned(img, spec)]
+    busy = [img for img in found if img.get("status") in _BUSY and img not in stale]
     existing = [img for img in found if img.get("status") in ("active", "deactivated")]
     if busy and not existing:
         raise _Failure(

@@ -952,9 +952,23 @@ def test_stale_unfinished_image_is_removed(env, server, glance):
 
 
 def test_image_being_uploaded_elsewhere_fails(env, server, glance):
+    url = server.add("/cirros.img", DATA)
     glance._new({"name": "cirros", "status": "saving"})
-    ret = env.present(source=server.add("/cirros.img", DATA))
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    glance._new({"name": "cirros", "status": "saving", "updated_at": now,
+                 "owner_specified.salt.source": url})
+    ret = env.present(source=url)
     assert ret["result"] is False and "is being uploaded" in ret["comment"]
+    assert len(glance.images) == 2
+
+
+def test_upload_stuck_longer_than_import_timeout_is_abandoned(env, server, glance):
+    """glance-api died during an upload of this state's: the image stays saving."""
+    url = server.add("/cirros.img", DATA)
+    stuck = glance._new({"name": "cirros", "status": "saving", "owner_specified.salt.source": url})
+    ret = seeded(env, source=url, import_timeout=600)
+    assert ret["changes"]["removed_unfinished"] == [stuck["id"]]
+    assert [img["status"] for img in glance.named("cirros")] == ["active"]
 
 
 def test_glance_unreachable_fails_clearly(env, server, glance):
