@@ -62,7 +62,7 @@ deps-converge:
 
 converge: venv deps-converge
 	SUITE="$(SUITE)" PLATFORM="$(PLATFORM)" CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" \
-	  $(BIN)/python -m pytest -v -rA --tb=short $(if $(filter-out 0,$(CONVERGE_JOBS)),-n $(CONVERGE_JOBS) --dist loadgroup) \
+	  $(BIN)/python -m pytest -v -rA --tb=short $(if $(filter-out 0,$(CONVERGE_JOBS)),-n $(CONVERGE_JOBS) --dist loadscope) \
 	  tests/integration/test_converge.py
 
 # Test Kitchen (kitchen-docker, kitchen-salt): one platform at a time, since

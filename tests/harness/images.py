@@ -157,6 +157,7 @@ def ensure_base_image(platform):
         _log(f"{platform}: built {tag} in {elapsed:.0f}s")
         _record_build(platform, tag, elapsed)
         BUILT[platform] = elapsed
+        prune_old(platform)
     return tag
 
 
@@ -170,7 +171,9 @@ def _record_build(platform, tag, seconds):
 
 
 def prune_old(platform):
-    """Remove base images of PLATFORM whose tag is not the current one."""
+    """Remove base images of PLATFORM whose tag is not the current one, so
+    changed definitions do not pile up gigabytes (images still in use by a
+    container stay: podman refuses to remove them)."""
     keep = {base_tag(platform), rootfs_tag(platform)}
     out = podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     for ref in out:

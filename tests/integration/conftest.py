@@ -1,15 +1,14 @@
 """Fixtures of the converge harness (see tests/harness).
 
-`tests/integration/test_converge.py` is parametrised with every suite group
-of .kitchen.yml on every platform the harness can run, narrowed by the
-environment variables SUITE and PLATFORM (space or comma separated). The
+`tests/integration/test_converge.py` has a test class per platform,
+parametrised with every suite group of .kitchen.yml (see
+tests/harness/selection.py for SUITE and PLATFORM). The
 suites' own testinfra tests (tests/integration/<suite>/) do not use these
 fixtures: they get testinfra's `host`, here through --hosts=podman://...,
 for Kitchen users through --hosts=docker://....
 """
 import os
 import pathlib
-import re
 import sys
 import time
 
@@ -19,28 +18,10 @@ import pytest
 # pytest was started.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
-from tests.harness import images, kitchen, report  # noqa: E402
+from tests.harness import images, report  # noqa: E402
+from tests.harness.selection import scenarios  # noqa: E402
 from tests.harness.containers import Deployment, keep_containers  # noqa: E402
 from tests.harness.salt import state_apply  # noqa: E402
-
-
-def _wanted(var):
-    return [w for w in re.split(r"[\s,]+", os.environ.get(var, "")) if w]
-
-
-def scenarios():
-    """[(group, platform)] to run; unknown names raise (never run nothing)."""
-    config = kitchen.load()
-    groups = kitchen.select(_wanted("SUITE"), config)
-    declared = kitchen.platforms(config)
-    runnable = [p for p in declared if p in images.PLATFORMS]
-    platforms = _wanted("PLATFORM") or runnable
-    for platform in platforms:
-        if platform not in declared:
-            raise ValueError(f"platform {platform!r} is not in .kitchen.yml ({declared})")
-        if platform not in images.PLATFORMS:
-            raise ValueError(f"platform {platform!r} cannot run here; the harness runs {runnable}")
-    return [(g, p) for p in platforms for g in groups]
 
 
 def _runs_converge(config):
@@ -57,19 +38,10 @@ def pytest_configure(config):
 
 def pytest_generate_tests(metafunc):
     if "scenario" in metafunc.fixturenames:
-        values = scenarios()
-        metafunc.parametrize("scenario", values, scope="module",
-                             ids=[f"{g.name}-{p}" for g, p in values])
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items):
-    # With pytest-xdist --dist loadgroup, one worker takes one platform; the
-    # marker must be there before xdist reads it.
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec and "scenario" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(name=callspec.params["scenario"][1]))
+        # Test classes are per platform (see test_converge.py).
+        platform = getattr(metafunc.cls, "platform", None)
+        values = [pytest.param((g, p), id=f"{g.name}-{p}") for g, p in scenarios(platform)]
+        metafunc.parametrize("scenario", values, scope="class")
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -111,7 +83,7 @@ class Converge:
             self.apply(node, "test=True apply", test=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def converged(scenario):
     group, platform = scenario
     image = images.ensure_base_image(platform)

@@ -5,6 +5,7 @@ import re
 
 from tests.harness import REPO_ROOT, kitchen, report
 from tests.harness.salt import describe
+from tests.harness.selection import platforms_to_run
 from tests.harness.verify import pillar_secrets, run_verifier
 
 
@@ -12,73 +13,80 @@ def _nodes(converged):
     return converged.deployment.group.nodes
 
 
-def test_first_apply_has_no_failures(converged):
-    problems = []
-    for node in _nodes(converged):
-        run = converged.runs[(node.name, "first apply")]
-        if run.errors:
-            problems.append(f"{node.name}: state.apply did not run:\n" + "\n".join(run.errors))
-        elif run.failed():
-            problems.append(f"{node.name}: failed states:\n{describe(run.failed())}")
-    assert not problems, "first state.apply:\n" + "\n".join(problems)
+class ConvergeProtocol:
+    """Run for every suite group of one platform (subclassed per platform
+    below, so `pytest-xdist --dist loadscope` gives each platform a worker)."""
+
+    platform = None
+
+    def test_first_apply_has_no_failures(self, converged):
+        problems = []
+        for node in _nodes(converged):
+            run = converged.runs[(node.name, "first apply")]
+            if run.errors:
+                problems.append(f"{node.name}: state.apply did not run:\n" + "\n".join(run.errors))
+            elif run.failed():
+                problems.append(f"{node.name}: failed states:\n{describe(run.failed())}")
+        assert not problems, "first state.apply:\n" + "\n".join(problems)
+
+    def test_second_apply_changes_nothing(self, converged):
+        problems = []
+        for node in _nodes(converged):
+            run = converged.runs[(node.name, "second apply")]
+            if run.errors:
+                problems.append(f"{node.name}: state.apply did not run:\n" + "\n".join(run.errors))
+            elif run.failed() or run.changed():
+                problems.append(f"{node.name}: failed states:\n{describe(run.failed())}\n"
+                                f"changed states:\n{describe(run.changed())}")
+        assert not problems, "second state.apply is not idempotent:\n" + "\n".join(problems)
+
+    def test_dry_run_predicts_no_changes(self, converged):
+        problems = []
+        for node in _nodes(converged):
+            run = converged.runs[(node.name, "test=True apply")]
+            if run.errors:
+                problems.append(f"{node.name}: state.apply test=True did not run:\n" + "\n".join(run.errors))
+            elif run.failed() or run.predicted():
+                problems.append(f"{node.name}: failed states:\n{describe(run.failed())}\n"
+                                f"predicted changes (result None or changes):\n{describe(run.predicted())}")
+        assert not problems, "state.apply test=True after converging:\n" + "\n".join(problems)
+
+    def test_state_output_has_no_secrets(self, converged):
+        problems = []
+        for node in _nodes(converged):
+            secrets = pillar_secrets(node)
+            for (name, label), run in converged.runs.items():
+                if name != node.name:
+                    continue
+                for key, value in run.states.items():
+                    text = repr(value)
+                    hits = sum(1 for s in secrets if s in text)
+                    if hits:
+                        problems.append(f"{name} {label}: {value.get('__id__', key)} shows {hits} pillar secret(s)")
+                if any(s in run.raw for s in secrets) and not problems:
+                    problems.append(f"{name} {label}: output shows a pillar secret")
+        assert not problems, "secrets in state output:\n" + "\n".join(problems)
+
+    def test_testinfra(self, converged):
+        dep = converged.deployment
+        nodes = [n for n in _nodes(converged) if n.verifier_dir]
+        assert nodes, f"suite group {dep.group.name} has no verifier command naming tests/integration/<dir>"
+        failures = []
+        for node in nodes:
+            assert (REPO_ROOT / node.verifier_dir).is_dir(), f"{node.verifier_dir} does not exist"
+            proc, seconds = run_verifier(dep.container(node), node.verifier_dir)
+            report.record(os.environ["CONVERGE_RUN_ID"], group=dep.group.name, platform=dep.platform,
+                          node=node.name, step="testinfra", seconds=round(seconds, 1), retcode=proc.returncode)
+            print(f"[{dep.platform}] {node.name}: testinfra {node.verifier_dir} "
+                  f"exit {proc.returncode} in {seconds:.0f}s\n{proc.stdout}", flush=True)
+            if proc.returncode != 0:
+                failures.append(f"{node.name}: {node.verifier_dir} exit {proc.returncode}\n{proc.stdout[-6000:]}")
+        assert not failures, "testinfra:\n" + "\n".join(failures)
 
 
-def test_second_apply_changes_nothing(converged):
-    problems = []
-    for node in _nodes(converged):
-        run = converged.runs[(node.name, "second apply")]
-        if run.errors:
-            problems.append(f"{node.name}: state.apply did not run:\n" + "\n".join(run.errors))
-        elif run.failed() or run.changed():
-            problems.append(f"{node.name}: failed states:\n{describe(run.failed())}\n"
-                            f"changed states:\n{describe(run.changed())}")
-    assert not problems, "second state.apply is not idempotent:\n" + "\n".join(problems)
-
-
-def test_dry_run_predicts_no_changes(converged):
-    problems = []
-    for node in _nodes(converged):
-        run = converged.runs[(node.name, "test=True apply")]
-        if run.errors:
-            problems.append(f"{node.name}: state.apply test=True did not run:\n" + "\n".join(run.errors))
-        elif run.failed() or run.predicted():
-            problems.append(f"{node.name}: failed states:\n{describe(run.failed())}\n"
-                            f"predicted changes (result None or changes):\n{describe(run.predicted())}")
-    assert not problems, "state.apply test=True after converging:\n" + "\n".join(problems)
-
-
-def test_state_output_has_no_secrets(converged):
-    problems = []
-    for node in _nodes(converged):
-        secrets = pillar_secrets(node)
-        for (name, label), run in converged.runs.items():
-            if name != node.name:
-                continue
-            for key, value in run.states.items():
-                text = repr(value)
-                hits = sum(1 for s in secrets if s in text)
-                if hits:
-                    problems.append(f"{name} {label}: {value.get('__id__', key)} shows {hits} pillar secret(s)")
-            if any(s in run.raw for s in secrets) and not problems:
-                problems.append(f"{name} {label}: output shows a pillar secret")
-    assert not problems, "secrets in state output:\n" + "\n".join(problems)
-
-
-def test_testinfra(converged):
-    dep = converged.deployment
-    nodes = [n for n in _nodes(converged) if n.verifier_dir]
-    assert nodes, f"suite group {dep.group.name} has no verifier command naming tests/integration/<dir>"
-    failures = []
-    for node in nodes:
-        assert (REPO_ROOT / node.verifier_dir).is_dir(), f"{node.verifier_dir} does not exist"
-        proc, seconds = run_verifier(dep.container(node), node.verifier_dir)
-        report.record(os.environ["CONVERGE_RUN_ID"], group=dep.group.name, platform=dep.platform,
-                      node=node.name, step="testinfra", seconds=round(seconds, 1), retcode=proc.returncode)
-        print(f"[{dep.platform}] {node.name}: testinfra {node.verifier_dir} "
-              f"exit {proc.returncode} in {seconds:.0f}s\n{proc.stdout}", flush=True)
-        if proc.returncode != 0:
-            failures.append(f"{node.name}: {node.verifier_dir} exit {proc.returncode}\n{proc.stdout[-6000:]}")
-    assert not failures, "testinfra:\n" + "\n".join(failures)
+for _platform in platforms_to_run():
+    _name = "TestOn" + "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", _platform))
+    globals()[_name] = type(_name, (ConvergeProtocol,), {"platform": _platform})
 
 
 def test_kitchen_salt_pins_match_base_images():
