@@ -24,7 +24,9 @@ import hashlib
 import html
 import logging
 import os
+import queue
 import re
+import threading
 import time
 import urllib.parse
 
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 __virtualname__ = "glance_image"
 
 CHUNK_SIZE = 1024 * 1024
+READ_AHEAD = 3  # chunks read and digested ahead of the upload
 ALGORITHMS = ("md5", "sha256", "sha512")
 POLL_INTERVAL = 2
 
@@ -509,12 +512,16 @@ class DigestStream:
     The upload body: yields the source's chunks while counting and digesting
     them with every algorithm in ``expected`` at once.
 
-    One chunk is held back: when the source ends, the length and every
-    digest are checked before it is released, so a mismatch aborts the
-    upload before Glance has the whole image. The ``len`` attribute (set
-    when the length is known) makes requests send a Content-Length rather
-    than a chunked body.
+    A read-ahead thread fetches and digests up to ``READ_AHEAD`` chunks in
+    advance, so the download and the digests overlap with Glance taking in
+    the data; memory stays bounded by those few chunks. One chunk is held
+    back: when the source ends, the length and every digest are checked
+    before it is released, so a mismatch aborts the upload before Glance has
+    the whole image. The ``len`` attribute (set when the length is known)
+    makes requests send a Content-Length rather than a chunked body.
     """
+
+    _END = object()
 
     def __init__(self, opened, expected, label):
         self._opened = opened
@@ -537,25 +544,59 @@ class DigestStream:
         return self._generate()
 
     def _generate(self):
+        chunks = queue.Queue(maxsize=READ_AHEAD)
+        stop = threading.Event()
+        threading.Thread(
+            target=self._read_ahead, args=(chunks, stop), name="glance-image-read-ahead", daemon=True
+        ).start()
         held = None
-        for chunk in self._opened.chunks:
-            if not chunk:
-                continue
-            self.size += len(chunk)
-            if self._opened.length is not None and self.size > self._opened.length:
-                raise SourceError(
-                    "{}: more data than the {} bytes announced".format(
-                        self._label, self._opened.length
-                    )
-                )
-            for hasher in self._hashes.values():
-                hasher.update(chunk)
+        try:
+            while True:
+                item = chunks.get()
+                if item is self._END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                if held is not None:
+                    yield held
+                held = item
             if held is not None:
                 yield held
-            held = chunk
-        self._finish()
-        if held is not None:
-            yield held
+        finally:
+            stop.set()  # the upload ended or broke off: the reader gives up
+
+    def _read_ahead(self, chunks, stop):
+        """Reader thread: digest and queue the chunks, then the end (or the error)."""
+        try:
+            for chunk in self._opened.chunks:
+                if not chunk:
+                    continue
+                self.size += len(chunk)
+                if self._opened.length is not None and self.size > self._opened.length:
+                    raise SourceError(
+                        "{}: more data than the {} bytes announced".format(
+                            self._label, self._opened.length
+                        )
+                    )
+                for hasher in self._hashes.values():
+                    hasher.update(chunk)
+                if not self._put(chunks, stop, chunk):
+                    return
+            self._finish()
+            item = self._END
+        except BaseException as exc:  # pylint: disable=broad-except
+            item = exc  # raised again by the consumer, in the uploading thread
+        self._put(chunks, stop, item)
+
+    @staticmethod
+    def _put(chunks, stop, item):
+        while not stop.is_set():
+            try:
+                chunks.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
 
     def _finish(self):
         if self._opened.length is not None and self.size != self._opened.length:
