@@ -5,7 +5,8 @@ Benchmark of image seeding on a converged Glance host (a script, not a test).
 1. Seeds an image (1 GiB of random data by default) served by a local HTTP
    server, through the glance_image state (salt-call) and by hand the way
    the old formula did (``curl -o`` then ``openstack image create --file``),
-   back to back, alternating which goes first, for several rounds. Prints
+   back to back, alternating which goes first, for several rounds (each run
+   starts after a sync, so neither pays for the other's writeback). Prints
    the median wall-time ratio (state / by hand) and the peak RSS of
    salt-call.
 2. Seeds 20 small images, then times a no-change re-apply of them against
@@ -27,7 +28,7 @@ Example, inside a converged container::
 
     . /root/openrc
     python3 tests/bench/bench_images.py --salt-call "/opt/saltenv/bin/salt-call --local" \\
-        --size-mib 1024 --rounds 3
+        --size-mib 1024 --rounds 5
 """
 
 import argparse
@@ -64,7 +65,7 @@ def parse_args():
                         help="openstack CLI command for the by-hand upload")
     parser.add_argument("--curl", default=env("BENCH_CURL", "curl"))
     parser.add_argument("--size-mib", type=int, default=int(env("BENCH_SIZE_MIB", "1024")))
-    parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "3")))
+    parser.add_argument("--rounds", type=int, default=int(env("BENCH_ROUNDS", "5")))
     parser.add_argument("--images", type=int, default=int(env("BENCH_IMAGES", "20")),
                         help="images in the no-change re-apply (default: %(default)s)")
     parser.add_argument("--reapply-rounds", type=int, default=int(env("BENCH_REAPPLY_ROUNDS", "3")))
@@ -252,6 +253,9 @@ def bench_big(args, salt, files, connection, workdir):
             order.reverse()
         timings = {}
         for label, func in order:
+            # Start each run with the previous one's writes on disk, so that
+            # neither pays for the other's writeback.
+            os.sync()
             timings[label] = func()
         salt.apply(cleanup, "cleanup")
         ratio = timings["state"][0] / timings["hand"][0]
