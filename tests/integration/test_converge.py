@@ -3,6 +3,8 @@ suite's testinfra tests. See tests/integration/conftest.py for the setup."""
 import os
 import re
 
+import pytest
+
 from tests.harness import REPO_ROOT, kitchen, report
 from tests.harness.salt import describe
 from tests.harness.selection import platforms_to_run
@@ -27,7 +29,8 @@ class ConvergeProtocol:
                 problems.append(f"{node.name}: state.apply did not run:\n" + "\n".join(run.errors))
             elif run.failed():
                 problems.append(f"{node.name}: failed states:\n{describe(run.failed())}")
-        assert not problems, "first state.apply:\n" + "\n".join(problems)
+        if problems:
+            pytest.fail("first state.apply:\n" + "\n".join(problems), pytrace=False)
 
     def test_second_apply_changes_nothing(self, converged):
         problems = []
@@ -38,7 +41,8 @@ class ConvergeProtocol:
             elif run.failed() or run.changed():
                 problems.append(f"{node.name}: failed states:\n{describe(run.failed())}\n"
                                 f"changed states:\n{describe(run.changed())}")
-        assert not problems, "second state.apply is not idempotent:\n" + "\n".join(problems)
+        if problems:
+            pytest.fail("second state.apply is not idempotent:\n" + "\n".join(problems), pytrace=False)
 
     def test_dry_run_predicts_no_changes(self, converged):
         problems = []
@@ -49,7 +53,8 @@ class ConvergeProtocol:
             elif run.failed() or run.predicted():
                 problems.append(f"{node.name}: failed states:\n{describe(run.failed())}\n"
                                 f"predicted changes (result None or changes):\n{describe(run.predicted())}")
-        assert not problems, "state.apply test=True after converging:\n" + "\n".join(problems)
+        if problems:
+            pytest.fail("state.apply test=True after converging:\n" + "\n".join(problems), pytrace=False)
 
     def test_state_output_has_no_secrets(self, converged):
         problems = []
@@ -65,7 +70,8 @@ class ConvergeProtocol:
                         problems.append(f"{name} {label}: {value.get('__id__', key)} shows {hits} pillar secret(s)")
                 if any(s in run.raw for s in secrets) and not problems:
                     problems.append(f"{name} {label}: output shows a pillar secret")
-        assert not problems, "secrets in state output:\n" + "\n".join(problems)
+        if problems:
+            pytest.fail("secrets in state output:\n" + "\n".join(problems), pytrace=False)
 
     def test_testinfra(self, converged):
         dep = converged.deployment
@@ -81,7 +87,8 @@ class ConvergeProtocol:
                   f"exit {proc.returncode} in {seconds:.0f}s\n{proc.stdout}", flush=True)
             if proc.returncode != 0:
                 failures.append(f"{node.name}: {node.verifier_dir} exit {proc.returncode}\n{proc.stdout[-6000:]}")
-        assert not failures, "testinfra:\n" + "\n".join(failures)
+        if failures:
+            pytest.fail("testinfra:\n" + "\n".join(failures), pytrace=False)
 
 
 for _platform in platforms_to_run():
