@@ -1,6 +1,24 @@
 """Podman harness that converges the formula's suites in systemd containers.
 
-The suites are read from `.kitchen.yml`; see `tests/harness/kitchen.py`.
+`make converge [SUITE=...] [PLATFORM=...]` runs tests/integration/test_converge.py:
+
+* suites come from `.kitchen.yml` (kitchen.py): state top, pillars,
+  kitchen-salt `dependencies`, testinfra directory, multi-node groups;
+* a base image per Debian release (images.py, tests/images/), built once per
+  machine from debootstrap and tagged with a hash of its inputs;
+* per suite group and platform, a podman network and one systemd container
+  per node (containers.py), the repository mounted read-only as Salt's file
+  root, removed afterwards (unless KEEP_CONTAINERS=1);
+* the two-apply protocol (salt.py): first state.apply without failures, a
+  second with zero changes, test=True predicting zero changes, no pillar
+  secret in any state output; then the suite's testinfra tests
+  (`pytest --hosts=podman://<container> tests/integration/<suite>`);
+* wall times go to .cache/converge/times.jsonl and the end of the run
+  (report.py; `python -m tests.harness.report` prints every recorded run).
+
+Environment: SUITE, PLATFORM (selection.py), KEEP_CONTAINERS,
+DEBIAN_MIRROR (default http://deb.debian.org/debian), HOST_CA_BUNDLE (CA
+bundle that pip in the containers trusts; default the host's).
 """
 import pathlib
 
