@@ -7,7 +7,9 @@
 # independent node of its own on this host (its own systemd unit, node
 # name, distribution port and data directory), with the same user and
 # virtual host. Passwords reach rabbitmqctl through the environment and
-# standard input, never on a command line.
+# standard input, never on a command line. The node is chosen with
+# RABBITMQ_NODENAME: with -n, RabbitMQ 4.0's rabbitmqctl never finishes
+# reading a password from standard input.
 {%- set mq = salt['pillar.get']('glance:server:message_queue', {}) %}
 {%- set members = mq.get('members') or [{'host': mq.get('host', '127.0.0.1'), 'port': mq.get('port', 5672)}] %}
 {%- set ports = [] %}
@@ -76,7 +78,7 @@ test-services-rabbitmq-{{ node.id }}-unit:
         Environment=RABBITMQ_MNESIA_BASE=/var/lib/rabbitmq/node-{{ node.port }}
         Environment=RABBITMQ_LOG_BASE=/var/log/rabbitmq/node-{{ node.port }}
         ExecStart=/usr/lib/rabbitmq/bin/rabbitmq-server
-        ExecStop=/usr/lib/rabbitmq/bin/rabbitmqctl -n {{ node.name }} stop
+        ExecStop=/usr/lib/rabbitmq/bin/rabbitmqctl stop
         SuccessExitStatus=69
 
         [Install]
@@ -107,38 +109,43 @@ test-services-rabbitmq-{{ node.id }}-running:
     - require:
       - file: test-services-rabbitmq-{{ node.id }}-dirs
 {%-   endif %}
-{%-   set ctl = 'rabbitmqctl -n ' ~ node.name %}
 
 test-services-rabbitmq-{{ node.id }}-user:
   cmd.run:
-    - name: printf '%s' "$TEST_SERVICES_MQ_PASSWORD" | {{ ctl }} add_user {{ user }}
+    - name: printf '%s' "$TEST_SERVICES_MQ_PASSWORD" | rabbitmqctl add_user {{ user }}
     - env:
+      - RABBITMQ_NODENAME: {{ node.name }}
       - TEST_SERVICES_MQ_PASSWORD: {{ password | json }}
-    - unless: {{ ctl }} -q list_users --no-table-headers | cut -f1 | grep -qxF {{ user }}
+    - unless: rabbitmqctl -q list_users --no-table-headers | cut -f1 | grep -qxF {{ user }}
     - require:
       - service: test-services-rabbitmq-{{ node.id }}-running
 
 test-services-rabbitmq-{{ node.id }}-password:
   cmd.run:
-    - name: printf '%s' "$TEST_SERVICES_MQ_PASSWORD" | {{ ctl }} change_password {{ user }}
+    - name: printf '%s' "$TEST_SERVICES_MQ_PASSWORD" | rabbitmqctl change_password {{ user }}
     - env:
+      - RABBITMQ_NODENAME: {{ node.name }}
       - TEST_SERVICES_MQ_PASSWORD: {{ password | json }}
-    - unless: printf '%s' "$TEST_SERVICES_MQ_PASSWORD" | {{ ctl }} authenticate_user {{ user }}
+    - unless: printf '%s' "$TEST_SERVICES_MQ_PASSWORD" | rabbitmqctl authenticate_user {{ user }}
     - require:
       - cmd: test-services-rabbitmq-{{ node.id }}-user
 
 test-services-rabbitmq-{{ node.id }}-vhost:
   cmd.run:
-    - name: {{ ctl }} add_vhost {{ vhost }}
-    - unless: {{ ctl }} -q list_vhosts --no-table-headers | grep -qxF {{ vhost }}
+    - name: rabbitmqctl add_vhost {{ vhost }}
+    - env:
+      - RABBITMQ_NODENAME: {{ node.name }}
+    - unless: rabbitmqctl -q list_vhosts --no-table-headers | grep -qxF {{ vhost }}
     - require:
       - service: test-services-rabbitmq-{{ node.id }}-running
 
 test-services-rabbitmq-{{ node.id }}-permissions:
   cmd.run:
-    - name: {{ ctl }} set_permissions -p {{ vhost }} {{ user }} '.*' '.*' '.*'
+    - name: rabbitmqctl set_permissions -p {{ vhost }} {{ user }} '.*' '.*' '.*'
+    - env:
+      - RABBITMQ_NODENAME: {{ node.name }}
     - unless: >-
-        {{ ctl }} -q list_user_permissions --no-table-headers {{ user }}
+        rabbitmqctl -q list_user_permissions --no-table-headers {{ user }}
         | grep -qxF "$(printf '%s\t.*\t.*\t.*' {{ vhost }})"
     - require:
       - cmd: test-services-rabbitmq-{{ node.id }}-user
