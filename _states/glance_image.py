@@ -89,7 +89,16 @@ Data is read once: download, digests and upload run in one pass with
 bounded memory. A mismatch in length or digest aborts the upload before
 its last chunk, the unfinished image is deleted and an existing image is
 left as it was; old images are rotated or replaced only after the new one
-is verified.
+is verified. Should the run itself be killed mid-upload, the next run
+deletes the unfinished image it left (queued, or busy for longer than
+``import_timeout``).
+
+Images are matched by exact name among the images of the project the
+connection acts for (with Keystone; without it, among all images): an
+administrator's token sees every project's images, and another project's
+image of the same name is never touched. Several active images of that
+name are resolved by content: the matching one is kept and, with
+``rotate`` or ``replace``, the others are retired the same way.
 """
 
 import logging
