@@ -35,6 +35,11 @@ deploy: venv
 	$(BIN)/salt-call --local -c $(DEPLOY_DIR) saltutil.sync_all
 	$(BIN)/salt-call --local -c $(DEPLOY_DIR) --retcode-passthrough state.apply glance
 
+# Image seeding benchmark against a converged host (prints figures; see
+# tests/bench/bench_images.py --help for BENCH_ARGS).
+bench: venv
+	$(BIN)/python tests/bench/bench_images.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache
 

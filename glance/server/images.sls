@@ -10,24 +10,24 @@
 # Glance's no-Keystone mode. glance:server:image_seeding:connection replaces
 # that mapping as a whole (see glance_image.connect).
 {%- set tplroot = tpldir.split('/')[0] %}
-{%- set server = salt['pillar.get']('glance:server', {}) %}
-{%- set images = server.get('images') or [] %}
+{%- from tplroot ~ "/map.jinja" import glance with context %}
+{%- set server = glance.server %}
+{%- set images = server.images %}
 
-{%- if server.get('role', 'primary') != 'primary' %}
+{%- if server.role != 'primary' %}
 
 glance-server-images-secondary-test-nop:
   test.nop:
     - name: image seeding runs on the primary only
 
-{%- elif not server.get('manage_services', True) %}
+{%- elif not glance.manage_services %}
 
 glance-server-images-skipped-test-nop:
   test.nop:
     - name: glance:server:manage_services is false, so no API runs to seed images into
 
 {%- elif images %}
-{%-   set bind = server.get('bind') or {} %}
-{%-   set address = bind.get('address') or '127.0.0.1' %}
+{%-   set address = server.bind.address %}
 {#-   A wildcard bind is reached on loopback. #}
 {%-   if address in ('0.0.0.0', '::') %}
 {%-     set address = '127.0.0.1' if address == '0.0.0.0' else '::1' %}
@@ -35,17 +35,16 @@ glance-server-images-skipped-test-nop:
 {%-   if ':' in address %}
 {%-     set address = '[' ~ address ~ ']' %}
 {%-   endif %}
-{%-   set endpoint = 'http://' ~ address ~ ':' ~ (bind.get('port') or 9292) %}
-{%-   set identity = server.get('identity') or {} %}
-{%-   if identity.get('engine') == 'keystone' %}
+{%-   set endpoint = 'http://' ~ address ~ ':' ~ server.bind.port %}
+{%-   set identity = server.identity %}
+{%-   if identity.engine == 'keystone' %}
 {%-     set connection = {
-          'auth_url': (identity.get('protocol') or 'http') ~ '://' ~ identity.get('host', '127.0.0.1')
-                      ~ ':' ~ (identity.get('port') or 5000) ~ '/v3',
-          'username': identity.get('user') or 'glance',
-          'password': identity.get('password'),
-          'project_name': identity.get('tenant') or 'service',
-          'user_domain_name': identity.get('domain') or 'Default',
-          'project_domain_name': identity.get('domain') or 'Default',
+          'auth_url': identity.protocol ~ '://' ~ identity.host ~ ':' ~ identity.port ~ '/v3',
+          'username': identity.user,
+          'password': identity.password,
+          'project_name': identity.tenant,
+          'user_domain_name': identity.domain,
+          'project_domain_name': identity.domain,
           'endpoint': endpoint,
         } %}
 {%-     if identity.get('region') %}
@@ -62,6 +61,13 @@ glance-server-images-skipped-test-nop:
 include:
   - {{ tplroot }}.server.service
 
+{#- state.apply of an SLS does not sync custom modules (only a highstate
+    does): sync them here so glance_image is there in this very run. #}
+glance-server-images-saltutil-sync-all:
+  saltutil.sync_all:
+    - name: glance-image-state
+    - reload_modules: true
+
 {%-   for image in images %}
 
 {{ ('glance-server-images-' ~ image.name ~ '-glance-image-present')|json }}:
@@ -77,6 +83,7 @@ include:
 {%-     endfor %}
     - require:
       - sls: {{ tplroot }}.server.service
+      - saltutil: glance-server-images-saltutil-sync-all
 {%-   endfor %}
 
 {%- else %}

@@ -10,6 +10,7 @@ include:
   - .storage
   - .db
   - .service
+  - .images
 {%- else %}
 glance-server-disabled-test-nop:
   test.nop:

@@ -33,7 +33,10 @@ def test_seed_list_form_without_keystone(render):
         assert args[key] == SEED_ITEM[key]
     assert args["connection"] == {"auth_type": "none", "endpoint": "http://127.0.0.1:9292"}
     assert args["api_wait"] == 60
-    assert args["require"] == [{"sls": "glance.server.service"}]
+    assert args["require"] == [{"sls": "glance.server.service"},
+                               {"saltutil": "glance-server-images-saltutil-sync-all"}]
+    _, _, sync = rendered.function("glance-server-images-saltutil-sync-all")
+    assert sync["reload_modules"] is True
 
 
 def test_keystone_connection_from_the_identity_pillar(render):
