@@ -35,7 +35,9 @@ def test_standalone_is_sqlite_file_store_without_keystone_on_loopback(render, pl
         assert not api.has_section(absent), absent
     for absent in ["workers", "transport_url", "image_cache_dir", "show_image_direct_url", "registry_host"]:
         assert not api.has_option("DEFAULT", absent), absent
-    assert rendered.text("/etc/glance/policy.yaml").strip().endswith("{}")
+    # Without Keystone the policy agrees that every request is an admin's.
+    policy = rendered.text("/etc/glance/policy.yaml")
+    assert '"context_is_admin": ""' in policy
 
 
 def test_single_on_zed(render):
@@ -75,6 +77,22 @@ def test_single_policy_rules(render):
     text = rendered.text("/etc/glance/policy.yaml")
     assert '"publicize_image": "role:admin"' in text
     assert '"delete_image": "role:admin"' in text
+    assert "context_is_admin" not in text
+
+
+def test_policy_file_is_an_empty_mapping_without_rules(render):
+    pillar = load_pillar("single")
+    del pillar["glance"]["server"]["policy"]
+    text = render("debian-12", pillar).text("/etc/glance/policy.yaml")
+    assert text.strip().splitlines()[-1] == "{}"
+    juno = render("debian-12", {"glance": {"server": {"version": "juno", "identity": {"host": "k", "password": "p"}}}})
+    assert juno.text("/etc/glance/policy.json").strip() == "{}"
+
+
+def test_noauth_policy_keeps_the_operators_context_is_admin(render):
+    pillar = {"glance": {"server": {"policy": {"context_is_admin": "role:admin"}}}}
+    text = render("debian-12", pillar).text("/etc/glance/policy.yaml")
+    assert '"context_is_admin": "role:admin"' in text
 
 
 def test_seed_sample_on_juno(render):
