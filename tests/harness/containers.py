@@ -28,6 +28,10 @@ FILE_IGNORE_REGEX = [r"(^|/)\.git($|/)", r"(^|/)\.venv($|/)", r"(^|/)\.cache($|/
                      r"(^|/)\.kitchen($|/)", r"(^|/)\.pytest_cache($|/)", r"(^|/)__pycache__($|/)"]
 
 
+# Not copied into the run's snapshot of the repository.
+SNAPSHOT_IGNORE = (".git", ".venv", ".cache", ".kitchen", ".pytest_cache", "__pycache__", "*.pyc")
+
+
 def keep_containers():
     return os.environ.get("KEEP_CONTAINERS", "") not in ("", "0", "false", "no")
 
@@ -73,6 +77,7 @@ class Deployment:
     def start(self):
         self._remove_stale()
         shutil.rmtree(self.workdir, ignore_errors=True)
+        self._snapshot()
         podman("network", "create", self.network)
         for node in self.group.nodes:
             self._run(node)
@@ -99,6 +104,13 @@ class Deployment:
         if exists("network", self.network):
             podman("network", "rm", "-f", self.network)
 
+    def _snapshot(self):
+        """Copy of the working tree that every node and apply of this run
+        reads, so edits made while the suite runs cannot change it midway."""
+        self.formula = self.workdir / "formula"
+        shutil.copytree(REPO_ROOT, self.formula, symlinks=True,
+                        ignore=shutil.ignore_patterns(*SNAPSHOT_IGNORE))
+
     def _run(self, node):
         name = f"{self.prefix}-{_slug(node.name)}"
         self.containers[node.name] = name
@@ -108,12 +120,12 @@ class Deployment:
             "run", "-d", "--name", name, "--hostname", hostname,
             "--systemd=always", "--runtime", "runc",
             "--network", self.network,
-            "-v", f"{REPO_ROOT}:{FORMULA_MOUNT}:ro",
+            "-v", f"{self.formula}:{FORMULA_MOUNT}:ro",
             "-v", f"{config_dir / 'minion.d'}:/etc/salt/minion.d:ro",
             "-v", f"{config_dir / 'harness'}:{HARNESS_MOUNT}:ro",
         ]
         for dep_name, path in node.dependencies.items():
-            args += ["-v", f"{REPO_ROOT / path}:{DEPS_MOUNT}/{dep_name}:ro"]
+            args += ["-v", f"{self.formula / path}:{DEPS_MOUNT}/{dep_name}:ro"]
         for alias in node.aliases:
             args += ["--network-alias", alias]
         if HOST_CA_BUNDLE.is_file():
@@ -147,7 +159,7 @@ class Deployment:
         for fname, content in pillars.items():
             _dump(root / "harness" / "pillar" / fname, content)
         for fname, src in node.pillar_files.items():
-            shutil.copyfile(REPO_ROOT / src, root / "harness" / "pillar" / fname)
+            shutil.copyfile(self.formula / src, root / "harness" / "pillar" / fname)
         return root
 
     def _wait_for_systemd(self, node, timeout=120):
