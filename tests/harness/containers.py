@@ -1,7 +1,7 @@
 """Containers of one suite group on one platform: network, volumes, nodes.
 
-Each node is a systemd container of the platform's base image with the
-repository mounted read-only as Salt's file root and a generated minion
+Each node is a systemd container of the platform's base image with a
+snapshot of the repository mounted read-only as Salt's file root, a generated minion
 configuration, top file and pillar (the suite's, from .kitchen.yml).
 """
 import hashlib
