@@ -1,0 +1,134 @@
+"""Single suite: MariaDB, RabbitMQ, memcached and Keystone on the Glance host
+(test-only states), then glance.bootstrap and glance with
+tests/pillar/single.sls. Every pillar value asserted where it landed, and
+Glance proven to work through Keystone."""
+import time
+
+import pytest
+
+from glance_checks import (API_CONF, assert_clean_logs, assert_config_valid, assert_private,
+                           assert_schema_current, assert_secrets_not_on_command_lines,
+                           assert_service_running, openstack, read_ini, wait_listening)
+
+DB_PASSWORD = "Gl@nce$db/1:x"
+KEYSTONE_PASSWORD = "Ks$ecret@glance"
+RABBIT_PASSWORD = "R4bbit@pass/word"
+GLANCE = {
+    "OS_AUTH_URL": "http://127.0.0.1:5000/v3",
+    "OS_IDENTITY_API_VERSION": "3",
+    "OS_USERNAME": "glance",
+    "OS_PASSWORD": KEYSTONE_PASSWORD,
+    "OS_PROJECT_NAME": "service",
+    "OS_USER_DOMAIN_NAME": "Default",
+    "OS_PROJECT_DOMAIN_NAME": "Default",
+    "OS_REGION_NAME": "RegionTwo",
+    "OS_INTERFACE": "internal",
+}
+
+
+@pytest.fixture(scope="module")
+def api(host):
+    wait_listening(host, "0.0.0.0:9292")
+    return read_ini(host, API_CONF)
+
+
+def test_packages_installed(host):
+    for name in ["glance-api", "glance-common", "python3-pymysql"]:
+        assert host.package(name).is_installed, name
+
+
+def test_files_are_private(host):
+    for path in [API_CONF, "/etc/glance/policy.yaml"]:
+        assert_private(host, path)
+
+
+def test_database_connection(api):
+    assert api.get("database", "connection") == (
+        "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8")
+
+
+def test_keystone_in_region(api):
+    assert dict(api.items("keystone_authtoken")) == {
+        "www_authenticate_uri": "http://127.0.0.1:5000",
+        "auth_url": "http://127.0.0.1:5000",
+        "auth_type": "password",
+        "project_domain_name": "Default",
+        "user_domain_name": "Default",
+        "project_name": "service",
+        "username": "glance",
+        "password": "Ks$$ecret@glance",
+        "region_name": "RegionTwo",
+    }
+    assert api.get("paste_deploy", "flavor") == "keystone"
+
+
+def test_messaging_and_notifications(api):
+    assert api.get("DEFAULT", "transport_url") == (
+        "rabbit://openstack:R4bbit%40pass%2Fword@127.0.0.1:5672/%2Fopenstack")
+    assert dict(api.items("oslo_messaging_notifications")) == {"driver": "messagingv2"}
+
+
+def test_listening_and_workers(api):
+    assert (api.get("DEFAULT", "bind_host"), api.get("DEFAULT", "bind_port")) == ("0.0.0.0", "9292")
+    assert api.get("DEFAULT", "workers") == "2"
+
+
+def test_policy_rules(host):
+    text = host.file("/etc/glance/policy.yaml").content_string
+    assert '"publicize_image": "role:admin"' in text
+    assert '"delete_image": "role:admin"' in text
+
+
+def test_service_running(host, api):
+    assert_service_running(host, "glance-api")
+    assert host.socket("tcp://0.0.0.0:9292").is_listening
+
+
+def test_schema_current(host):
+    assert_schema_current(host)
+
+
+def test_config_valid_for_installed_glance(host):
+    assert_config_valid(host)
+
+
+def test_endpoints_registered_in_region(host, api):
+    endpoints = openstack(host, GLANCE, "endpoint list --service image --region RegionTwo")
+    assert sorted(e["Interface"] for e in endpoints) == ["admin", "internal", "public"]
+    assert {e["URL"] for e in endpoints} == {"http://127.0.0.1:9292"}
+
+
+def test_keystone_token_lists_and_publishes_images(host, api):
+    name = "single-suite-probe"
+    image = openstack(host, GLANCE, f"image create {name} --disk-format raw --container-format bare --public")
+    try:
+        assert image["visibility"] == "public"
+        listed = openstack(host, GLANCE, "image list")
+        assert name in [item["Name"] for item in listed]
+    finally:
+        openstack(host, GLANCE, f"image delete {image['id']}", output=False)
+
+
+def test_notifications_reach_rabbitmq(host, api):
+    """An image event lands in the notifications queue on the pillar's vhost."""
+    def queued():
+        cmd = host.run("rabbitmqctl -q list_queues -p /openstack name messages")
+        assert cmd.rc == 0, cmd.stderr
+        counts = dict(line.split() for line in cmd.stdout.splitlines() if line.strip())
+        return int(counts.get("notifications.info", 0))
+
+    before = queued()
+    image = openstack(host, GLANCE, "image create notify-probe --disk-format raw --container-format bare")
+    openstack(host, GLANCE, f"image delete {image['id']}", output=False)
+    deadline = time.monotonic() + 30
+    while queued() <= before and time.monotonic() < deadline:
+        time.sleep(1)
+    assert queued() > before
+
+
+def test_no_password_on_command_lines(host, api):
+    assert_secrets_not_on_command_lines(host, [DB_PASSWORD, KEYSTONE_PASSWORD, RABBIT_PASSWORD])
+
+
+def test_clean_logs(host, api):
+    assert_clean_logs(host)
