@@ -20,7 +20,7 @@ lint: venv
 test-render: venv
 	$(PYTEST) -n 2 tests/unit
 
-test: lint test-render
+test: lint test-render converge
 
 # Applies the formula to this host: `make deploy [PILLAR=path/to/pillar.sls]`
 # (no pillar: the standalone default). Salt comes from the virtualenv.
