@@ -5,6 +5,7 @@ snapshot of the repository mounted read-only as Salt's file root, a generated mi
 configuration, top file and pillar (the suite's, from .kitchen.yml).
 """
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -142,17 +143,17 @@ class Deployment:
         minion = {
             "id": node.hostname or _slug(node.name),
             "file_client": "local",
-            "file_roots": {"base": [FORMULA_MOUNT, f"{HARNESS_MOUNT}/salt"]
+            # The generated top file's directory comes first, so a top.sls
+            # in the repository cannot shadow it. (Renaming it with
+            # `state_top` would rename the pillar's top file too.)
+            "file_roots": {"base": [f"{HARNESS_MOUNT}/salt", FORMULA_MOUNT]
                            + ([DEPS_MOUNT] if node.dependencies else [])},
             "pillar_roots": {"base": [f"{HARNESS_MOUNT}/pillar"]},
-            # The generated top file, so a top.sls in the repository
-            # cannot shadow it.
-            "state_top": "harness_top.sls",
             "file_ignore_regex": FILE_IGNORE_REGEX,
             "log_level_logfile": "info",
         }
         _dump(root / "minion.d" / "harness.conf", minion)
-        _dump(root / "harness" / "salt" / "harness_top.sls", node.state_top)
+        _dump(root / "harness" / "salt" / "top.sls", node.state_top)
         pillars = dict(node.pillars)
         pillars.setdefault("top.sls", {"base": {}} if not node.pillar_files else
                            {"base": {"*": [n[:-4] for n in node.pillar_files]}})
@@ -176,6 +177,30 @@ class Deployment:
                 return
             time.sleep(1)
         raise PodmanError(f"{name}: systemd did not finish booting in {timeout}s (state {state!r})")
+
+    def check_pillar(self, node):
+        """Fail early when the suite's pillar does not reach the minion
+        (only key names are compared and shown, never values)."""
+        expected = set()
+        for src in node.pillar_files.values():
+            expected |= set(yaml.safe_load((self.formula / src).read_text()) or {})
+        for fname, content in node.pillars.items():
+            if fname != "top.sls" and isinstance(content, dict):
+                expected |= set(content)
+        proc = exec_(self.container(node), "salt-call", "--local", "--out=json",
+                     "--log-level=quiet", "pillar.items", check=False)
+        try:
+            pillar = json.loads(proc.stdout)["local"]
+        except (ValueError, KeyError, TypeError):
+            raise PodmanError(f"{node.name}: pillar.items printed no JSON (exit {proc.returncode})")
+        problems = []
+        if pillar.get("_errors"):
+            problems.append("pillar errors: " + " | ".join(str(e)[:200] for e in pillar["_errors"]))
+        missing = expected - set(pillar)
+        if missing:
+            problems.append(f"pillar keys missing on the minion: {sorted(missing)}")
+        if problems:
+            raise PodmanError(f"{node.name}: " + "; ".join(problems))
 
     def salt_env(self):
         """Environment for salt-call: pip reaches PyPI through the host CA."""

@@ -73,6 +73,8 @@ class Converge:
 
     def protocol(self):
         nodes = self.deployment.group.nodes
+        for node in nodes:
+            self.deployment.check_pillar(node)
         # Nodes converge in the order .kitchen.yml lists them (a controller
         # before the API nodes that need it).
         for node in nodes:
