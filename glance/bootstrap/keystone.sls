@@ -34,10 +34,19 @@
 {%-   endif %}
 {%- endfor %}
 
+{#- state.apply of an SLS does not sync custom modules (only a highstate
+    does): sync them here so keystone_registration is there in this run. #}
+glance-bootstrap-identity-saltutil-sync-all:
+  saltutil.sync_all:
+    - name: keystone-registration-state
+    - reload_modules: true
+
 glance-bootstrap-identity-region-present:
   keystone_registration.region_present:
     - name: {{ region | json }}
     - connection: {{ connection | json }}
+    - require:
+      - saltutil: glance-bootstrap-identity-saltutil-sync-all
 
 glance-bootstrap-identity-project-present:
   keystone_registration.project_present:
@@ -45,6 +54,8 @@ glance-bootstrap-identity-project-present:
     - domain: {{ domain | json }}
     - description: Service project
     - connection: {{ connection | json }}
+    - require:
+      - saltutil: glance-bootstrap-identity-saltutil-sync-all
 
 glance-bootstrap-identity-user-present:
   keystone_registration.user_present:
@@ -54,6 +65,7 @@ glance-bootstrap-identity-user-present:
     - default_project: {{ project | json }}
     - connection: {{ connection | json }}
     - require:
+      - saltutil: glance-bootstrap-identity-saltutil-sync-all
       - keystone_registration: glance-bootstrap-identity-project-present
 
 {%- for role in bootstrap.get('roles', ['admin', 'service']) %}
