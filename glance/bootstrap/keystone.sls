@@ -6,6 +6,8 @@
 # public, internal and admin endpoints. Uses the keystone_registration states
 # of this formula (_states/), which need openstacksdk on the minion. The
 # administrator's credentials come from glance:bootstrap:identity.
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
 {%- set identity = salt['pillar.get']('glance:server:identity', {}) %}
 {%- set bind = salt['pillar.get']('glance:server:bind', {}) %}
 {%- set bootstrap = salt['pillar.get']('glance:bootstrap:identity', {}) %}
@@ -34,19 +36,24 @@
 {%-   endif %}
 {%- endfor %}
 
-{#- state.apply of an SLS does not sync custom modules (only a highstate
-    does): sync them here so keystone_registration is there in this run. #}
+{%- set sync = needs_sync('states', 'keystone_registration') %}
+{%- if sync %}
+
+{#- keystone_registration must be there in this very run (see libsync.jinja). #}
 glance-bootstrap-identity-saltutil-sync-all:
   saltutil.sync_all:
     - name: keystone-registration-state
     - reload_modules: true
+{%- endif %}
 
 glance-bootstrap-identity-region-present:
   keystone_registration.region_present:
     - name: {{ region | json }}
     - connection: {{ connection | json }}
+{%- if sync %}
     - require:
       - saltutil: glance-bootstrap-identity-saltutil-sync-all
+{%- endif %}
 
 glance-bootstrap-identity-project-present:
   keystone_registration.project_present:
@@ -54,8 +61,10 @@ glance-bootstrap-identity-project-present:
     - domain: {{ domain | json }}
     - description: Service project
     - connection: {{ connection | json }}
+{%- if sync %}
     - require:
       - saltutil: glance-bootstrap-identity-saltutil-sync-all
+{%- endif %}
 
 glance-bootstrap-identity-user-present:
   keystone_registration.user_present:
@@ -65,7 +74,6 @@ glance-bootstrap-identity-user-present:
     - default_project: {{ project | json }}
     - connection: {{ connection | json }}
     - require:
-      - saltutil: glance-bootstrap-identity-saltutil-sync-all
       - keystone_registration: glance-bootstrap-identity-project-present
 
 {%- for role in bootstrap.get('roles', ['admin', 'service']) %}

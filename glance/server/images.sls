@@ -11,6 +11,7 @@
 # that mapping as a whole (see glance_image.connect).
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %}
+{%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
 {%- set server = glance.server %}
 {%- set images = server.images %}
 
@@ -61,12 +62,15 @@ glance-server-images-skipped-test-nop:
 include:
   - {{ tplroot }}.server.service
 
-{#- state.apply of an SLS does not sync custom modules (only a highstate
-    does): sync them here so glance_image is there in this very run. #}
+{%-   set sync = needs_sync('states', 'glance_image') or needs_sync('modules', 'glance_image') %}
+{%-   if sync %}
+
+{#- glance_image must be there in this very run (see libsync.jinja). #}
 glance-server-images-saltutil-sync-all:
   saltutil.sync_all:
     - name: glance-image-state
     - reload_modules: true
+{%-   endif %}
 
 {%-   for image in images %}
 
@@ -83,7 +87,9 @@ glance-server-images-saltutil-sync-all:
 {%-     endfor %}
     - require:
       - sls: {{ tplroot }}.server.service
+{%-     if sync %}
       - saltutil: glance-server-images-saltutil-sync-all
+{%-     endif %}
 {%-   endfor %}
 
 {%- else %}

@@ -18,7 +18,9 @@ VALIDATOR_NAMESPACES = [
 
 
 def read_ini(host, path):
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    # No default section: configparser would merge [DEFAULT] into every
+    # section, and each section is asserted on its own.
+    parser = configparser.ConfigParser(interpolation=None, strict=False, default_section="__none__")
     parser.optionxform = str
     parser.read_string(host.file(path).content_string)
     return parser
