@@ -1,10 +1,8 @@
 """Cluster suite, on the controller: Glance lists both RabbitMQ nodes as HA
 members, so with the first node stopped its notifications still reach the
 second one."""
-import json
 import time
 
-import pytest
 
 NODES = {"rabbit@controller": "rabbitmq-server", "rabbit5673@controller": "rabbitmq-server-5673"}
 VHOST = "/openstack"
