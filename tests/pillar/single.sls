@@ -28,7 +28,7 @@ glance:
       host: 127.0.0.1
       port: 5672
       user: openstack
-      password: "R4bbit@pass/word"
+      password: "R4bbit@pass:word"
       virtual_host: /openstack
     notification:
       enabled: true

@@ -17,7 +17,7 @@ SINGLE_PARAMS = {
     "openstack_region": "RegionTwo",
     "mysql_glance_password": "Gl@nce$db/1:x",
     "keystone_glance_password": "Ks$ecret@glance",
-    "rabbitmq_openstack_password": "R4bbit@pass/word",
+    "rabbitmq_openstack_password": "R4bbit@pass:word",
 }
 CLUSTER_PARAMS = {
     "glance_role": "primary",

@@ -46,7 +46,7 @@ def test_single_on_zed(render):
         "bind_host": "0.0.0.0",
         "bind_port": "9292",
         "workers": "2",
-        "transport_url": "rabbit://openstack:R4bbit%40pass%2Fword@127.0.0.1:5672/%2Fopenstack",
+        "transport_url": "rabbit://openstack:R4bbit%40pass%3Aword@127.0.0.1:5672/%2Fopenstack",
         "enabled_backends": "file:file",
     })
     assert_section(api, "database", {

@@ -46,11 +46,11 @@ def test_release_keys(render, platform, release):
     if major <= 14:
         section = "DEFAULT" if major == 9 else "oslo_messaging_rabbit"
         assert api.get(section, "rabbit_host") == "127.0.0.1"
-        assert api.get(section, "rabbit_password") == "R4bbit@pass/word"
+        assert api.get(section, "rabbit_password") == "R4bbit@pass:word"
         assert api.get(section, "rabbit_virtual_host") == "/openstack"
         assert "transport_url" not in default
     else:
-        assert default["transport_url"].startswith("rabbit://openstack:R4bbit%40pass%2Fword@127.0.0.1:5672/")
+        assert default["transport_url"].startswith("rabbit://openstack:R4bbit%40pass%3Aword@127.0.0.1:5672/")
         assert not api.has_option("oslo_messaging_rabbit", "rabbit_host")
 
     # Notifications: notification_driver through Kilo.

@@ -55,6 +55,10 @@ CASES = {
     "queue without password": (
         server(message_queue={"host": "mq", "user": "u"}),
         "glance:server:message_queue:password: is required with message queue engine rabbitmq"),
+    "slash in the queue password": (
+        server(message_queue={"host": "mq", "user": "u", "password": "a/b"}),
+        'glance:server:message_queue:password: must not contain "/": oslo.messaging passes it to RabbitMQ '
+        'unquoted and the connection URL breaks'),
     "unknown queue engine": (
         server(message_queue={"engine": "kafka", "host": "mq", "user": "u", "password": "p"}),
         "glance:server:message_queue:engine: unknown message queue engine kafka; expected rabbitmq"),

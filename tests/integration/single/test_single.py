@@ -12,7 +12,7 @@ from glance_checks import (API_CONF, assert_clean_logs, assert_config_valid, ass
 
 DB_PASSWORD = "Gl@nce$db/1:x"
 KEYSTONE_PASSWORD = "Ks$ecret@glance"
-RABBIT_PASSWORD = "R4bbit@pass/word"
+RABBIT_PASSWORD = "R4bbit@pass:word"
 GLANCE = {
     "OS_AUTH_URL": "http://127.0.0.1:5000/v3",
     "OS_IDENTITY_API_VERSION": "3",
@@ -64,7 +64,7 @@ def test_keystone_in_region(api):
 
 def test_messaging_and_notifications(api):
     assert api.get("DEFAULT", "transport_url") == (
-        "rabbit://openstack:R4bbit%40pass%2Fword@127.0.0.1:5672/%2Fopenstack")
+        "rabbit://openstack:R4bbit%40pass%3Aword@127.0.0.1:5672/%2Fopenstack")
     assert dict(api.items("oslo_messaging_notifications")) == {"driver": "messagingv2"}
 
 
