@@ -100,6 +100,10 @@ def _connect(connection):
     digest = hashlib.sha256(repr(sorted(kwargs.items())).encode("utf-8")).hexdigest()
     cache = __context__.setdefault("keystone_registration.connections", {})
     if digest not in cache:
+        # Keystone under uWSGI closes idle keep-alive connections; a request
+        # sent on one just closed fails with "connection reset" (seen on
+        # POST /v3/services). keystoneauth retries such connection failures.
+        kwargs.setdefault("connect_retries", 3)
         cache[digest] = openstack.connect(
             load_yaml_config=False,
             load_envvars=False,
