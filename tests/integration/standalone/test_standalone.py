@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from glance_checks import assert_clean_logs, assert_schema_current, assert_service_running
+
 API_CONF = "/etc/glance/glance-api.conf"
 STATE_DIR = "/var/lib/glance"
 IMAGES_DIR = STATE_DIR + "/images"
@@ -128,11 +130,7 @@ def test_sqlite_database_exists(host):
 
 
 def test_service_active_and_enabled(host):
-    # systemctl itself, not Salt's service result.
-    active = host.run("systemctl is-active glance-api")
-    enabled = host.run("systemctl is-enabled glance-api")
-    assert active.stdout.strip() == "active", active.stdout + active.stderr
-    assert enabled.stdout.strip() == "enabled", enabled.stdout + enabled.stderr
+    assert_service_running(host, "glance-api")
 
 
 def test_listens_on_loopback_only(host, api_ready):
@@ -158,15 +156,11 @@ def test_lists_images_without_keystone(host, api_ready):
 
 
 def test_schema_is_current(host):
-    cmd = host.run(f"runuser -u glance -- glance-manage --config-file {API_CONF} db check")
-    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+    assert_schema_current(host)
 
 
 def test_no_errors_in_logs(host, api_ready):
-    logs = host.run("ls /var/log/glance/*.log")
-    assert logs.rc == 0 and logs.stdout.split(), "no log file in /var/log/glance"
-    hits = host.run("grep -n -E 'ERROR|Traceback' /var/log/glance/*.log")
-    assert hits.rc == 1, f"errors in the Glance logs:\n{hits.stdout[-4000:]}"
+    assert_clean_logs(host)
 
 
 def test_no_tracebacks_in_journal(host, api_ready):
