@@ -35,10 +35,14 @@ deploy: venv
 	$(BIN)/salt-call --local -c $(DEPLOY_DIR) saltutil.sync_all
 	$(BIN)/salt-call --local -c $(DEPLOY_DIR) --retcode-passthrough state.apply glance
 
-# Image seeding benchmark against a converged host (prints figures; see
-# tests/bench/bench_images.py --help for BENCH_ARGS).
-bench: venv
-	$(BIN)/python tests/bench/bench_images.py $(BENCH_ARGS)
+# Image seeding benchmark (prints figures; not a test): converges the single
+# suite on BENCH_PLATFORM in a container and runs tests/bench/bench_images.py
+# inside it. BENCH_CONTAINER=<name> uses a converged single-suite container
+# kept with KEEP_CONTAINERS=1 instead. BENCH_ARGS go to the script (--help).
+BENCH_PLATFORM ?= debian-12
+bench: venv deps-converge
+	CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" $(BIN)/python -m tests.harness.bench \
+	  --platform $(BENCH_PLATFORM) $(if $(BENCH_CONTAINER),--container $(BENCH_CONTAINER)) -- $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

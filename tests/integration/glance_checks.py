@@ -82,14 +82,105 @@ def assert_secrets_not_on_command_lines(host, secrets):
         assert secret not in processes.stdout, "a password shows on a process command line"
 
 
+OPENRC = "/root/.glance-test-openrc"
+
+
+def _write_openrc(host, credentials):
+    env = "".join(f"export {key}={shlex.quote(str(value))}\n" for key, value in credentials.items())
+    write = host.run(f"umask 077 && cat > {OPENRC} <<'EOF'\n{env}EOF")
+    assert write.rc == 0, write.stderr
+
+
 def openstack(host, credentials, command, output=True):
     """Runs the openstack CLI with the given OS_* settings, from a file
     readable by root only (not on a command line), and parses its JSON
     output (`output=False` for commands that print nothing)."""
-    env = "".join(f"export {key}={shlex.quote(str(value))}\n" for key, value in credentials.items())
-    path = "/root/.glance-test-openrc"
-    write = host.run(f"umask 077 && cat > {path} <<'EOF'\n{env}EOF")
-    assert write.rc == 0, write.stderr
-    cmd = host.run(f". {path} && openstack {command}" + (" -f json" if output else ""))
+    _write_openrc(host, credentials)
+    cmd = host.run(f". {OPENRC} && openstack {command}" + (" -f json" if output else ""))
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
     return json.loads(cmd.stdout) if cmd.stdout.strip() else None
+
+
+# Runs on the host with OS_* settings in its environment (OS_AUTH_URL and
+# friends for a Keystone token; without OS_AUTH_URL, no token) and talks to
+# Glance's v2 API at OS_ENDPOINT directly, so what it prints does not depend
+# on the openstack client's version:
+#   find NAME    the images of that name, any status, as JSON
+#   digests ID   streams the image data: {"size", "md5", "sha256", "sha512"}
+#   delete ID    unprotects and deletes the image
+GLANCE_CLIENT = r"""
+import hashlib, json, os, sys, urllib.parse, urllib.request
+env = os.environ
+headers = {"Content-Type": "application/json"}
+if env.get("OS_AUTH_URL"):
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": env["OS_USERNAME"], "domain": {"name": env["OS_USER_DOMAIN_NAME"]},
+        "password": env["OS_PASSWORD"]}}},
+        "scope": {"project": {"name": env["OS_PROJECT_NAME"],
+                              "domain": {"name": env["OS_PROJECT_DOMAIN_NAME"]}}}}}
+    req = urllib.request.Request(env["OS_AUTH_URL"] + "/auth/tokens", json.dumps(auth).encode(), headers)
+    headers["X-Auth-Token"] = urllib.request.urlopen(req, timeout=60).headers["X-Subject-Token"]
+api = env["OS_ENDPOINT"] + "/v2/images"
+
+def call(url, method="GET", body=None, ctype="application/json"):
+    req = urllib.request.Request(url, body, dict(headers, **{"Content-Type": ctype}), method=method)
+    return urllib.request.urlopen(req, timeout=300)
+
+op, arg = sys.argv[1], sys.argv[2]
+if op == "find":
+    query = urllib.parse.urlencode({"name": arg, "limit": 100})
+    print(json.dumps(json.load(call(api + "?" + query))["images"]))
+elif op == "digests":
+    algos = {a: hashlib.new(a) for a in ("md5", "sha256", "sha512")}
+    size, body = 0, call(api + "/" + arg + "/file")
+    for chunk in iter(lambda: body.read(1 << 20), b""):
+        size += len(chunk)
+        for digest in algos.values():
+            digest.update(chunk)
+    print(json.dumps(dict({a: d.hexdigest() for a, d in algos.items()}, size=size)))
+elif op == "delete":
+    patch = json.dumps([{"op": "replace", "path": "/protected", "value": False}]).encode()
+    call(api + "/" + arg, "PATCH", patch, "application/openstack-images-v2.1-json-patch")
+    call(api + "/" + arg, "DELETE")
+"""
+
+
+def glance_client(host, credentials, *args):
+    """GLANCE_CLIENT with the given OS_* settings (and OS_ENDPOINT), read
+    from a file readable by root only; returns its JSON output or None."""
+    _write_openrc(host, credentials)
+    cmd = host.run(f". {OPENRC} && python3 -c {shlex.quote(GLANCE_CLIENT)} "
+                   + " ".join(shlex.quote(str(a)) for a in args))
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+    return json.loads(cmd.stdout) if cmd.stdout.strip() else None
+
+
+def file_digests(host, path):
+    """Size and md5, sha256 and sha512 of a file on the host."""
+    script = ("import hashlib, json, sys\n"
+              "algos = {a: hashlib.new(a) for a in ('md5', 'sha256', 'sha512')}\n"
+              "size = 0\n"
+              "with open(sys.argv[1], 'rb') as f:\n"
+              "    for chunk in iter(lambda: f.read(1 << 20), b''):\n"
+              "        size += len(chunk)\n"
+              "        [d.update(chunk) for d in algos.values()]\n"
+              "print(json.dumps(dict({a: d.hexdigest() for a, d in algos.items()}, size=size)))\n")
+    cmd = host.run(f"python3 -c {shlex.quote(script)} {shlex.quote(path)}")
+    assert cmd.rc == 0, cmd.stderr
+    return json.loads(cmd.stdout)
+
+
+def salt_call(host, *args):
+    """salt-call --local on the converged host, with the minion
+    configuration the suite was applied with (Kitchen's salt_solo keeps it in
+    /tmp/kitchen/etc/salt; the podman harness in /etc/salt). Returns the exit
+    code and the states' results ({} when the output is not a state run)."""
+    config = "-c /tmp/kitchen/etc/salt " if host.file("/tmp/kitchen/etc/salt/minion").exists else ""
+    cmd = host.run(f"salt-call --local {config}--retcode-passthrough --out=json --log-level=warning "
+                   + " ".join(shlex.quote(str(a)) for a in args))
+    try:
+        local = json.loads(cmd.stdout)["local"]
+    except (ValueError, KeyError, TypeError):
+        raise AssertionError(f"salt-call printed no state result (exit {cmd.rc}):\n"
+                             f"{cmd.stdout[-3000:]}{cmd.stderr[-3000:]}")
+    return cmd.rc, (local if isinstance(local, dict) else {})

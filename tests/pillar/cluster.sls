@@ -42,6 +42,14 @@ glance:
           port: 11211
     storage:
       engine: file
+    # Seeded by the primary only, from the controller's test image server.
+    images:
+      - name: cluster-seed
+        source: http://controller:8090/pattern.raw
+        disk_format: raw
+        visibility: public
+        checksums:
+          sha256: fcc930424a19524bafae38fe7f9976dd901bd8822b27a08e8a1e9021faeb6d10
   bootstrap:
     database:
       # Remote administrator account on the controller's MariaDB.

@@ -38,6 +38,36 @@ glance:
       publicize_image:
         - role:admin
       delete_image: "role:admin"
+    # Served by the test_services.image_source fixture (made with qemu-img).
+    images:
+      # The old formula's list form, as it is.
+      - name: "Seed list form"
+        format: qcow2
+        file: pattern.qcow2
+        source: http://127.0.0.1:8090/pattern.qcow2
+        public: true
+      # The full form: a local file, every digest verified.
+      - name: seed-full-form
+        source: /srv/image-source/pattern.raw
+        disk_format: raw
+        container_format: bare
+        visibility: shared
+        protected: true
+        min_disk: 1
+        min_ram: 128
+        properties:
+          hw_disk_bus: ide
+          hw_vif_model: virtio
+        tags:
+          - seeded
+          - pattern
+        checksums:
+          md5: d10939b27d5ba6c7d6e1cb8d0156f9bc
+          sha256: fcc930424a19524bafae38fe7f9976dd901bd8822b27a08e8a1e9021faeb6d10
+          sha512: "9c0723db1c6c25e5f7833afa2a24d6906626580f8c47f05bfe3d530cb6c2842d\
+            b7336e36adc2e27c6a4a07aef840e8945ff82448a59c000e0d74a14c3460b6ca"
+        on_change: rotate
+        backups: 2
   bootstrap:
     database:
       # The database server's administrator, reached on the local socket.

@@ -54,6 +54,9 @@ def test_class_gives_the_scenario_pillar(name, params):
     assert cls["applications"] == ["glance"]
     used = set()
     server = resolve(cls["parameters"]["glance"]["server"], params, used)
-    assert server == load_pillar(name)["glance"]["server"]
+    expected = load_pillar(name)["glance"]["server"]
+    # The suites' seeded images are test data, not part of a service class.
+    expected.pop("images")
+    assert server == expected
     # Addresses and passwords come from parameters, not literals.
     assert used == set(params)

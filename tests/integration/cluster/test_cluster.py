@@ -7,9 +7,11 @@ import pytest
 
 from glance_checks import (API_CONF, assert_clean_logs, assert_config_valid, assert_private,
                            assert_schema_current, assert_secrets_not_on_command_lines,
-                           assert_service_running, read_ini, wait_listening)
+                           assert_service_running, glance_client, read_ini, wait_listening)
 
 PASSWORDS = ["Cluster$db@pw", "Cluster$ks@pw", "Cluster$mq@pw"]
+# tests/pillar/cluster.sls: cluster-seed, the controller's pattern.raw.
+SEEDED_SHA256 = "fcc930424a19524bafae38fe7f9976dd901bd8822b27a08e8a1e9021faeb6d10"
 GLANCE = {
     "OS_AUTH_URL": "http://controller:5000/v3",
     "OS_IDENTITY_API_VERSION": "3",
@@ -117,6 +119,17 @@ def test_upload_here_download_everywhere(probe, hostname):
     if hostname != "glance-1":
         # The secondary also reads what the primary uploaded.
         assert result["downloads"].get("cluster-probe-glance-1") is True, result
+
+
+def test_primary_seeded_the_pillar_image_once(host, api):
+    """cluster.sls declares cluster-seed on both nodes; only the primary
+    seeds, so there is one image, and this node serves its data."""
+    local_api = dict(GLANCE, OS_ENDPOINT="http://127.0.0.1:9292")
+    images = glance_client(host, local_api, "find", "cluster-seed")
+    assert [i["status"] for i in images] == ["active"], images
+    digests = glance_client(host, local_api, "digests", images[0]["id"])
+    assert digests["sha256"] == SEEDED_SHA256
+    assert images[0]["visibility"] == "public"
 
 
 def test_no_password_on_command_lines(host, api):

@@ -8,3 +8,4 @@ include:
   - test_services.rabbitmq
   - test_services.memcached
   - test_services.keystone
+  - test_services.image_source

@@ -1,0 +1,136 @@
+"""Single suite: image seeding for real. The images of tests/pillar/single.sls
+were seeded by the converge (from the test_services.image_source fixture);
+each is downloaded back and compared with its source. Then images made here
+with qemu-img go through glance.server.images: a dry run, a real run, a
+re-run that changes nothing, and a wrong digest that fails and leaves no
+image behind."""
+import json
+import random
+import uuid
+
+import pytest
+
+from glance_checks import file_digests, glance_client, salt_call, wait_listening
+
+SOURCE_DIR = "/srv/image-source"
+GLANCE = {
+    "OS_AUTH_URL": "http://127.0.0.1:5000/v3",
+    "OS_USERNAME": "glance",
+    "OS_PASSWORD": "Ks$ecret@glance",
+    "OS_PROJECT_NAME": "service",
+    "OS_USER_DOMAIN_NAME": "Default",
+    "OS_PROJECT_DOMAIN_NAME": "Default",
+    "OS_ENDPOINT": "http://127.0.0.1:9292",
+}
+# What tests/pillar/single.sls declares, as Glance should show it.
+SEEDED = {
+    "Seed list form": {
+        "file": "pattern.qcow2",
+        "fields": {"disk_format": "qcow2", "container_format": "bare", "visibility": "public"},
+    },
+    "seed-full-form": {
+        "file": "pattern.raw",
+        "fields": {"disk_format": "raw", "container_format": "bare", "visibility": "shared",
+                   "protected": True, "min_disk": 1, "min_ram": 128,
+                   "hw_disk_bus": "ide", "hw_vif_model": "virtio"},
+        "tags": ["pattern", "seeded"],
+        "sha256": "fcc930424a19524bafae38fe7f9976dd901bd8822b27a08e8a1e9021faeb6d10",
+    },
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def api(host):
+    wait_listening(host, "0.0.0.0:9292")
+
+
+def find(host, name):
+    return glance_client(host, GLANCE, "find", name)
+
+
+def seeding_state(states):
+    """The one glance_image.present result of an images-only apply."""
+    found = [v for k, v in states.items() if k.startswith("glance_image_|-")]
+    assert len(found) == 1, sorted(states)
+    return found[0]
+
+
+def apply_images(host, images, test=False):
+    pillar = {"glance": {"server": {"images": images}}}
+    args = ["state.apply", "glance.server.images", "pillar=" + json.dumps(pillar)]
+    return salt_call(host, *args, *(["test=True"] if test else []))
+
+
+@pytest.mark.parametrize("name", SEEDED)
+def test_seeded_image_matches_its_source(host, name):
+    expected = SEEDED[name]
+    images = find(host, name)
+    assert [i["status"] for i in images] == ["active"], images
+    image = images[0]
+    for key, value in expected["fields"].items():
+        assert image.get(key) == value, key
+    if "tags" in expected:
+        assert sorted(image["tags"]) == expected["tags"]
+    source = file_digests(host, f"{SOURCE_DIR}/{expected['file']}")
+    assert glance_client(host, GLANCE, "digests", image["id"]) == source
+    assert image["size"] == source["size"]
+    if "sha256" in expected:
+        # The fixture made the content the pillar's digests describe.
+        assert source["sha256"] == expected["sha256"]
+
+
+@pytest.fixture
+def made_image(host):
+    """A qcow2 image made here with qemu-img and qemu-io (random content, so
+    Glance cannot already hold it), served by the fixture's HTTP server.
+    Every image named after it is deleted afterwards."""
+    name = f"made-{uuid.uuid4().hex[:10]}"
+    path = f"{SOURCE_DIR}/{name}.qcow2"
+    pattern = random.randrange(1, 256)
+    cmd = host.run(f"qemu-img create -q -f qcow2 {path} 16M && "
+                   f"qemu-io -f qcow2 -c 'write -q -P {pattern} 0 1M' {path}")
+    assert cmd.rc == 0, cmd.stderr
+    yield {"name": name, "url": f"http://127.0.0.1:8090/{name}.qcow2", "digests": file_digests(host, path)}
+    for image in find(host, name):
+        glance_client(host, GLANCE, "delete", image["id"])
+    host.run(f"rm -f {path}")
+
+
+def test_state_seeds_verifies_and_changes_nothing_twice(host, made_image):
+    digests = made_image["digests"]
+    image = {"name": made_image["name"], "source": made_image["url"], "disk_format": "qcow2",
+             "visibility": "private", "properties": {"hw_disk_bus": "ide"},
+             "checksums": {a: digests[a] for a in ("md5", "sha256", "sha512")}}
+
+    rc, states = apply_images(host, [image], test=True)
+    dry = seeding_state(states)
+    assert (rc, dry["result"], dry["changes"]) == (0, None, {}), dry
+    assert "would be created" in dry["comment"]
+    assert find(host, image["name"]) == []
+
+    rc, states = apply_images(host, [image])
+    seeded = seeding_state(states)
+    assert (rc, seeded["result"]) == (0, True), seeded["comment"]
+    assert seeded["changes"], seeded
+    [created] = find(host, image["name"])
+    assert created["id"] in seeded["comment"]
+    assert (created["status"], created["hw_disk_bus"]) == ("active", "ide")
+    downloaded = glance_client(host, GLANCE, "digests", created["id"])
+    assert downloaded == digests
+
+    rc, states = apply_images(host, [image])
+    changed = {k: v["comment"] for k, v in states.items() if v.get("changes") or v["result"] is not True}
+    assert (rc, changed) == (0, {})
+    assert [i["id"] for i in find(host, image["name"])] == [created["id"]]
+
+
+def test_wrong_digest_fails_and_leaves_no_image(host, made_image):
+    actual = made_image["digests"]["sha256"]
+    wrong = "0" * 64
+    image = {"name": made_image["name"], "source": made_image["url"], "checksums": {"sha256": wrong}}
+    rc, states = apply_images(host, [image])
+    failed = seeding_state(states)
+    assert rc != 0 and failed["result"] is False, failed
+    assert wrong in failed["comment"] and actual in failed["comment"], failed["comment"]
+    # No image of that name in any status: nothing active, queued or saving.
+    assert find(host, image["name"]) == []
