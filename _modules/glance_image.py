@@ -192,6 +192,10 @@ class Glance:
         except (ks_exceptions.ConnectionError, ks_exceptions.DiscoveryFailure) as exc:
             # Discovery is the first request: it fails this way when nothing answers.
             raise GlanceUnreachable("{} is unreachable: {}".format(what, exc)) from None
+        except openstack.exceptions.ServiceDiscoveryException as exc:
+            # With Keystone, the SDK reports an endpoint that does not answer
+            # its version discovery as "No endpoint data found".
+            raise GlanceUnreachable("{} is unreachable: {}".format(what, exc)) from None
         except (ks_exceptions.ClientException, openstack.exceptions.SDKException) as exc:
             raise GlanceError("{} failed: {}".format(what, exc)) from None
 

@@ -22,6 +22,7 @@ import tracemalloc
 import urllib.parse
 from types import SimpleNamespace
 
+import openstack.exceptions
 import pytest
 import requests
 from keystoneauth1 import exceptions as ks_exceptions
@@ -127,6 +128,12 @@ class FakeGlance:
         query.update(params or {})
         self.calls.append((method, path))
         self.headers_seen.append(dict(headers or {}))
+        if self.unreachable == "discovery":
+            # What openstacksdk raises with Keystone and an endpoint override
+            # while the API at that endpoint does not answer version discovery.
+            raise openstack.exceptions.ServiceDiscoveryException(
+                "Failed to create a working proxy for service image: No endpoint data found."
+            )
         if self.unreachable:
             raise ks_exceptions.ConnectFailure(
                 "Unable to establish connection to http://glance.test:9292/v2{}: "
@@ -996,6 +1003,27 @@ def test_api_wait_waits_for_a_starting_glance(env, server, glance, monkeypatch):
     ret = env.present(name="other", source=server.url("/cirros.img"), api_wait=0.2)
     assert ret["result"] is False and ret["comment"].startswith("Glance is unreachable")
     assert time.monotonic() - started >= 0.2
+
+
+def test_api_wait_also_waits_through_failed_version_discovery(env, server, glance, monkeypatch):
+    """A Glance restarted by the same run: with Keystone and an endpoint
+    override the SDK fails to make its image proxy until the API answers."""
+    real_request = glance.request
+    answers = iter([False, False, True])
+
+    def starting(url, method, **kwargs):
+        glance.unreachable = False if next(answers, True) else "discovery"
+        return real_request(url, method, **kwargs)
+
+    monkeypatch.setattr(glance, "request", starting)
+    ret = env.present(source=server.add("/cirros.img", DATA), api_wait=5)
+    assert ret["result"] is True, ret["comment"]
+    monkeypatch.undo()
+    glance.unreachable = "discovery"
+    ret = env.present(name="other", source=server.url("/cirros.img"), api_wait=0.2)
+    assert ret["result"] is False
+    assert ret["comment"] == ("Glance is unreachable: Failed to create a working proxy for service "
+                              "image: No endpoint data found.")
 
 
 def test_glance_refusal_is_reported_with_its_reason(env, server, glance):

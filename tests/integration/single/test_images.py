@@ -6,11 +6,13 @@ re-run that changes nothing, and a wrong digest that fails and leaves no
 image behind."""
 import json
 import random
+import time
 import uuid
 
 import pytest
 
-from glance_checks import file_digests, glance_client, salt_call, wait_listening
+from glance_checks import (ABORTED_UPLOAD, count_log_matches, file_digests, glance_client, salt_call,
+                           wait_listening)
 
 SOURCE_DIR = "/srv/image-source"
 GLANCE = {
@@ -104,8 +106,8 @@ def test_state_seeds_verifies_and_changes_nothing_twice(host, made_image):
 
     rc, states = apply_images(host, [image], test=True)
     dry = seeding_state(states)
-    assert (rc, dry["result"], dry["changes"]) == (0, None, {}), dry
-    assert "would be created" in dry["comment"]
+    assert (rc, dry["result"]) == (0, None), dry
+    assert dry["comment"] == f"Image {image['name']} would be created from {made_image['url']}"
     assert find(host, image["name"]) == []
 
     rc, states = apply_images(host, [image])
@@ -128,9 +130,15 @@ def test_wrong_digest_fails_and_leaves_no_image(host, made_image):
     actual = made_image["digests"]["sha256"]
     wrong = "0" * 64
     image = {"name": made_image["name"], "source": made_image["url"], "checksums": {"sha256": wrong}}
+    aborted_before = count_log_matches(host, ABORTED_UPLOAD)
     rc, states = apply_images(host, [image])
     failed = seeding_state(states)
     assert rc != 0 and failed["result"] is False, failed
     assert wrong in failed["comment"] and actual in failed["comment"], failed["comment"]
+    # The state hung up before the last chunk: Glance never had the whole image.
+    deadline = time.monotonic() + 15
+    while count_log_matches(host, ABORTED_UPLOAD) == aborted_before and time.monotonic() < deadline:
+        time.sleep(1)
+    assert count_log_matches(host, ABORTED_UPLOAD) > aborted_before
     # No image of that name in any status: nothing active, queued or saving.
     assert find(host, image["name"]) == []
