@@ -148,6 +148,22 @@ def test_rabbitmq_ha_members_in_transport_url(render, platform):
         "openstack:mq-secret@rabbit3.example.org:5672/openstack"
     )
     assert not api.has_option("DEFAULT", "rabbit_hosts")
+    # Bounded, so a new connection tries the next member (see inifiles.jinja).
+    assert api.get("oslo_messaging_notifications", "retry") == "3"
+
+
+@pytest.mark.parametrize("version, retry", [("ocata", None), ("pike", "3"), ("zed", "3")])
+def test_notification_retry_with_members_from_pike(render, version, retry):
+    pillar = load_pillar("rabbitmq_ha")
+    pillar["glance"]["server"]["version"] = version
+    api = render("debian-12", pillar).ini(API)
+    assert api.get("oslo_messaging_notifications", "retry", fallback=None) == retry
+
+
+def test_notification_retry_left_alone_with_one_host(render):
+    api = render("debian-12", load_pillar("single")).ini(API)
+    assert api.has_option("oslo_messaging_notifications", "driver")
+    assert not api.has_option("oslo_messaging_notifications", "retry")
 
 
 def test_seed_region_on_kilo(render):

@@ -136,5 +136,11 @@ def test_no_password_on_command_lines(host, api):
     assert_secrets_not_on_command_lines(host, PASSWORDS)
 
 
+# The controller's failover test stops the first RabbitMQ member on purpose:
+# oslo.messaging's reconnection errors are expected then, nothing else is
+# (a notification it drops is logged by another logger, and still fails).
+STOPPED_MEMBER = r"ERROR oslo\.messaging\._drivers\.impl_rabbit .*(controller:5672|ECONNREFUSED|Connection refused)"
+
+
 def test_clean_logs(host, api):
-    assert_clean_logs(host)
+    assert_clean_logs(host, provoked=[STOPPED_MEMBER])
