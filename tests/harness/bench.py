@@ -45,6 +45,9 @@ def _openrc(pillar_file):
 
 
 def _run_bench(container, pillar_file, bench_args):
+    # curl for the by-hand download (the suite does not need it otherwise).
+    podman("exec", container, "sh", "-c", "command -v curl >/dev/null || "
+           "(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq curl)")
     # The password goes through standard input into a root-only file, never
     # onto a command line.
     podman("exec", "-i", container, "sh", "-c", f"umask 077 && cat > {OPENRC}", input=_openrc(pillar_file))
