@@ -12,6 +12,31 @@
 {%- if glance.api_server == 'uwsgi' %}
 {%-   set pkgs = pkgs + glance.pkgs.uwsgi %}
 {%- endif %}
+{#- Service -> the package that ships it. #}
+{%- set shipped = {glance.services.api: glance.pkgs.api[0]} %}
+{%- if glance.features.registry %}
+{%-   do shipped.update({glance.services.registry: (glance.pkgs.registry or glance.pkgs.api)[0]}) %}
+{%- endif %}
+{%- if glance.manage_services %}
+{%-   for service, package in shipped|dictsort %}
+
+{#- Debian's packages start their service on installation, with the
+    package's own configuration: it would answer before this formula has
+    configured it, and on a secondary before the schema exists. A runtime
+    mask (gone at reboot), set only while the package is not installed yet,
+    keeps it stopped until glance.server.service unmasks and starts it. #}
+glance-server-install-{{ service }}-service-masked-until-configured:
+  service.masked:
+    - name: {{ service }}
+    - runtime: true
+    - unless:
+      - fun: pkg.version
+        args:
+          - {{ package }}
+    - require_in:
+      - pkg: glance-server-install-pkg-installed
+{%-   endfor %}
+{%- endif %}
 
 glance-server-install-pkg-installed:
   pkg.installed:

@@ -22,6 +22,9 @@ glance-server-service-{{ service }}-running:
   service.running:
     - name: {{ service }}
     - enable: true
+    {#- The runtime mask of glance.server.install, on a fresh host. #}
+    - unmask: true
+    - unmask_runtime: true
     - watch:
       - sls: {{ tplroot }}.server.config
       - sls: {{ tplroot }}.server.storage

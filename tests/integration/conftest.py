@@ -7,6 +7,7 @@ suites' own testinfra tests (tests/integration/<suite>/) do not use these
 fixtures: they get testinfra's `host`, here through --hosts=podman://...,
 for Kitchen users through --hosts=docker://....
 """
+import concurrent.futures
 import os
 import pathlib
 import sys
@@ -75,14 +76,40 @@ class Converge:
         nodes = self.deployment.group.nodes
         for node in nodes:
             self.deployment.check_pillar(node)
-        # Nodes converge in the order .kitchen.yml lists them (a controller
-        # before the API nodes that need it).
-        for node in nodes:
-            self.apply(node, "first apply")
+        # First applies follow the order .kitchen.yml lists the nodes in (a
+        # controller before the API nodes that need it), except that nodes
+        # answering to the same network alias (a cluster's API nodes) start
+        # together: the secondary then really waits for the schema its
+        # primary creates.
+        for batch in _alias_batches(nodes):
+            with concurrent.futures.ThreadPoolExecutor(len(batch)) as pool:
+                list(pool.map(lambda node: self.apply(node, "first apply"), batch))
+            for node in batch:
+                states = self.runs[(node.name, "first apply")].states.values()
+                waited = next((v for v in states if v.get("__id__") == SCHEMA_WAIT), {})
+                if waited.get("changes"):
+                    print(f"[{self.deployment.platform}] {node.name}: waited "
+                          f"{float(waited.get('duration') or 0) / 1000:.0f}s for the primary's schema",
+                          flush=True)
         for node in nodes:
             self.apply(node, "second apply")
         for node in nodes:
             self.apply(node, "test=True apply", test=True)
+
+
+# The secondary's state that waits for the schema (glance/server/db.sls).
+SCHEMA_WAIT = "glance-server-db-wait-for-schema-cmd-run"
+
+
+def _alias_batches(nodes):
+    """NODES in order, consecutive nodes sharing a network alias batched."""
+    batches = []
+    for node in nodes:
+        if batches and set(node.aliases) & set(batches[-1][-1].aliases):
+            batches[-1].append(node)
+        else:
+            batches.append([node])
+    return batches
 
 
 @pytest.fixture(scope="class")

@@ -41,11 +41,35 @@ def test_services_restart_on_config_and_start_after_db(render):
     assert {"sls": "glance.server.storage"} in service["watch"]
 
 
+def test_services_stay_stopped_from_installation_until_started_configured(render):
+    for platform, service, package in [("debian-12", "glance-api", "glance-api"),
+                                       ("rocky-9", "openstack-glance-api", "openstack-glance")]:
+        rendered = render(platform, load_pillar("single"))
+        module, function, mask = rendered.function(
+            f"glance-server-install-{service}-service-masked-until-configured")
+        assert (module, function) == ("service", "masked")
+        assert (mask["name"], mask["runtime"]) == (service, True)
+        # Only on a host without the package: a re-run has nothing to mask.
+        assert mask["unless"] == [{"fun": "pkg.version", "args": [package]}]
+        assert mask["require_in"] == [{"pkg": "glance-server-install-pkg-installed"}]
+        _, _, running = rendered.function(f"glance-server-service-{service}-running")
+        assert (running["unmask"], running["unmask_runtime"]) == (True, True)
+
+
+def test_registry_is_kept_stopped_too_on_old_releases(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["version"] = "queens"
+    rendered = render("debian-12", pillar)
+    _, _, mask = rendered.function("glance-server-install-glance-registry-service-masked-until-configured")
+    assert mask["unless"] == [{"fun": "pkg.version", "args": ["glance-registry"]}]
+
+
 def test_manage_services_false_skips_services_and_database_actions(render):
     pillar = load_pillar("single")
     pillar["glance"]["server"]["manage_services"] = False
     rendered = render("debian-12", pillar)
     assert not [s for s in rendered.states if s.startswith("glance-server-service-glance")]
+    assert not [s for s in rendered.states if "masked-until-configured" in s]
     assert not [s for s in rendered.states if s.startswith("glance-server-db-") and "skipped" not in s]
     assert "glance-server-config-api-file-managed" in rendered.states
 
