@@ -86,8 +86,10 @@ class Converge:
                 list(pool.map(lambda node: self.apply(node, "first apply"), batch))
             for node in batch:
                 states = self.runs[(node.name, "first apply")].states.values()
-                waited = next((v for v in states if v.get("__id__") == SCHEMA_WAIT), {})
-                if waited.get("changes"):
+                # Its last try passes on `unless`, so the duration (not
+                # changes) shows how long it waited.
+                waited = next((v for v in states if v.get("__id__") == SCHEMA_WAIT), None)
+                if waited:
                     print(f"[{self.deployment.platform}] {node.name}: waited "
                           f"{float(waited.get('duration') or 0) / 1000:.0f}s for the primary's schema",
                           flush=True)
