@@ -206,3 +206,23 @@ def salt_call(host, *args):
         raise AssertionError(f"salt-call printed no state result (exit {cmd.rc}):\n"
                              f"{cmd.stdout[-3000:]}{cmd.stderr[-3000:]}")
     return cmd.rc, (local if isinstance(local, dict) else {})
+
+
+def seeding_state(states):
+    """The one glance_image.present result of an images-only apply."""
+    found = [v for k, v in states.items() if k.startswith("glance_image_|-")]
+    assert len(found) == 1, sorted(states)
+    return found[0]
+
+
+def apply_images(host, images, test=False):
+    """state.apply glance.server.images with IMAGES as glance:server:images
+    (a pillar override: the rest of the suite's pillar stays)."""
+    pillar = {"glance": {"server": {"images": images}}}
+    args = ["state.apply", "glance.server.images", "pillar=" + json.dumps(pillar)]
+    return salt_call(host, *args, *(["test=True"] if test else []))
+
+
+def unchanged(states):
+    """{id: comment} of the states of a run that changed or failed anything."""
+    return {k: v["comment"] for k, v in states.items() if v.get("changes") or v["result"] is not True}

@@ -3,6 +3,7 @@ and the options a scenario does not set asserted absent."""
 import json
 
 import pytest
+import yaml
 
 from saltrender import load_pillar
 
@@ -87,6 +88,23 @@ def test_policy_file_is_an_empty_mapping_without_rules(render):
     assert text.strip().splitlines()[-1] == "{}"
     juno = render("debian-12", {"glance": {"server": {"version": "juno", "identity": {"host": "k", "password": "p"}}}})
     assert juno.text("/etc/glance/policy.json").strip() == "{}"
+
+
+ADMIN_ONLY = ["context_is_admin", "publicize_image", "manage_image_cache", "copy_image", "cache_image",
+              "cache_list", "cache_delete", "stores_info_detail", "metadef_admin", "tasks_api_access"]
+
+
+@pytest.mark.parametrize("version, granted", [
+    ("zed", ADMIN_ONLY), ("2023.1", ADMIN_ONLY), ("2023.2", ["context_is_admin"]),
+    ("2025.1", ["context_is_admin"])])
+def test_noauth_policy_grants_the_administrator_only_rules(render, version, granted):
+    """Up to 2023.1 those rules check role:admin themselves; later ones
+    refer to context_is_admin."""
+    pillar = {"glance": {"server": {"version": version, "policy": {"copy_image": "role:admin"}}}}
+    rules = yaml.safe_load(render("debian-12", pillar).text("/etc/glance/policy.yaml"))
+    expected = {rule: "" for rule in granted}
+    expected["copy_image"] = "role:admin"  # the pillar's own rule wins
+    assert rules == expected
 
 
 def test_noauth_policy_keeps_the_operators_context_is_admin(render):

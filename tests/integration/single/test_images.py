@@ -4,15 +4,14 @@ each is downloaded back and compared with its source. Then images made here
 with qemu-img go through glance.server.images: a dry run, a real run, a
 re-run that changes nothing, and a wrong digest that fails and leaves no
 image behind."""
-import json
 import random
 import time
 import uuid
 
 import pytest
 
-from glance_checks import (ABORTED_UPLOAD, count_log_matches, file_digests, glance_client, salt_call,
-                           wait_listening)
+from glance_checks import (ABORTED_UPLOAD, apply_images, count_log_matches, file_digests, glance_client,
+                           seeding_state, unchanged, wait_listening)
 
 SOURCE_DIR = "/srv/image-source"
 GLANCE = {
@@ -48,19 +47,6 @@ def api(host):
 
 def find(host, name):
     return glance_client(host, GLANCE, "find", name)
-
-
-def seeding_state(states):
-    """The one glance_image.present result of an images-only apply."""
-    found = [v for k, v in states.items() if k.startswith("glance_image_|-")]
-    assert len(found) == 1, sorted(states)
-    return found[0]
-
-
-def apply_images(host, images, test=False):
-    pillar = {"glance": {"server": {"images": images}}}
-    args = ["state.apply", "glance.server.images", "pillar=" + json.dumps(pillar)]
-    return salt_call(host, *args, *(["test=True"] if test else []))
 
 
 @pytest.mark.parametrize("name", SEEDED)
@@ -121,8 +107,7 @@ def test_state_seeds_verifies_and_changes_nothing_twice(host, made_image):
     assert downloaded == digests
 
     rc, states = apply_images(host, [image])
-    changed = {k: v["comment"] for k, v in states.items() if v.get("changes") or v["result"] is not True}
-    assert (rc, changed) == (0, {})
+    assert (rc, unchanged(states)) == (0, {})
     assert [i["id"] for i in find(host, image["name"])] == [created["id"]]
 
 
