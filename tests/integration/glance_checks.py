@@ -9,8 +9,11 @@ import time
 
 API_CONF = "/etc/glance/glance-api.conf"
 # What Glance logs when glance_image aborts an upload whose data failed its
-# checksums (the state holds the last chunk back, then hangs up).
-ABORTED_UPLOAD = r"DisconnectionError: The client disconnected while sending the body"
+# checksums (the state holds the last chunk back, hangs up, then deletes the
+# unfinished image): the disconnect, or, when the delete is handled first,
+# the image gone while its upload was still running.
+ABORTED_UPLOAD = (r"DisconnectionError: The client disconnected while sending the body"
+                  r"|could not be found after upload\. The image may have been deleted during the upload")
 # Namespaces of Glance's own generator config for glance-api.conf
 # (etc/oslo-config-generator/glance-api.conf, the same from Zed to 2025.1).
 VALIDATOR_NAMESPACES = [
