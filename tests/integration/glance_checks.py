@@ -126,6 +126,21 @@ def openstack(host, credentials, command, output=True):
     return json.loads(cmd.stdout) if cmd.stdout.strip() else None
 
 
+# Python source for scripts run on the host: digests(stream) reads a binary
+# stream once and returns its size and md5, sha256 and sha512.
+_DIGESTS = r"""
+import hashlib
+
+def digests(stream):
+    algos = {a: hashlib.new(a) for a in ("md5", "sha256", "sha512")}
+    size = 0
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        size += len(chunk)
+        for digest in algos.values():
+            digest.update(chunk)
+    return dict({a: d.hexdigest() for a, d in algos.items()}, size=size)
+"""
+
 # Runs on the host with OS_* settings in its environment (OS_AUTH_URL and
 # friends for a Keystone token; without OS_AUTH_URL, no token) and talks to
 # Glance's v2 API at OS_ENDPOINT directly, so what it prints does not depend
@@ -133,8 +148,8 @@ def openstack(host, credentials, command, output=True):
 #   find NAME    the images of that name, any status, as JSON
 #   digests ID   streams the image data: {"size", "md5", "sha256", "sha512"}
 #   delete ID    unprotects and deletes the image
-GLANCE_CLIENT = r"""
-import hashlib, json, os, sys, urllib.parse, urllib.request
+GLANCE_CLIENT = _DIGESTS + r"""
+import json, os, sys, urllib.parse, urllib.request
 env = os.environ
 headers = {"Content-Type": "application/json"}
 if env.get("OS_AUTH_URL"):
@@ -156,13 +171,7 @@ if op == "find":
     query = urllib.parse.urlencode({"name": arg, "limit": 100})
     print(json.dumps(json.load(call(api + "?" + query))["images"]))
 elif op == "digests":
-    algos = {a: hashlib.new(a) for a in ("md5", "sha256", "sha512")}
-    size, body = 0, call(api + "/" + arg + "/file")
-    for chunk in iter(lambda: body.read(1 << 20), b""):
-        size += len(chunk)
-        for digest in algos.values():
-            digest.update(chunk)
-    print(json.dumps(dict({a: d.hexdigest() for a, d in algos.items()}, size=size)))
+    print(json.dumps(digests(call(api + "/" + arg + "/file"))))
 elif op == "delete":
     patch = json.dumps([{"op": "replace", "path": "/protected", "value": False}]).encode()
     call(api + "/" + arg, "PATCH", patch, "application/openstack-images-v2.1-json-patch")
@@ -182,14 +191,7 @@ def glance_client(host, credentials, *args):
 
 def file_digests(host, path):
     """Size and md5, sha256 and sha512 of a file on the host."""
-    script = ("import hashlib, json, sys\n"
-              "algos = {a: hashlib.new(a) for a in ('md5', 'sha256', 'sha512')}\n"
-              "size = 0\n"
-              "with open(sys.argv[1], 'rb') as f:\n"
-              "    for chunk in iter(lambda: f.read(1 << 20), b''):\n"
-              "        size += len(chunk)\n"
-              "        [d.update(chunk) for d in algos.values()]\n"
-              "print(json.dumps(dict({a: d.hexdigest() for a, d in algos.items()}, size=size)))\n")
+    script = _DIGESTS + "import json, sys\nprint(json.dumps(digests(open(sys.argv[1], 'rb'))))\n"
     cmd = host.run(f"python3 -c {shlex.quote(script)} {shlex.quote(path)}")
     assert cmd.rc == 0, cmd.stderr
     return json.loads(cmd.stdout)
@@ -226,6 +228,6 @@ def apply_images(host, images, test=False):
     return salt_call(host, *args, *(["test=True"] if test else []))
 
 
-def unchanged(states):
+def changed_or_failed(states):
     """{id: comment} of the states of a run that changed or failed anything."""
     return {k: v["comment"] for k, v in states.items() if v.get("changes") or v["result"] is not True}
