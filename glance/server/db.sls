@@ -7,7 +7,11 @@
 {%- from tplroot ~ "/inifiles.jinja" import inifiles with context %}
 {#- An explicit --config-file: glance-manage would otherwise also read the
     distribution's glance-manage.conf, whose [database] may differ. #}
-{%- set manage = 'glance-manage --config-file ' ~ inifiles.api.path %}
+{#- runuser rather than the states' runas: runas makes Salt start its own
+    Python as the glance user to read that user's environment, which logs an
+    ERROR wherever the glance user cannot run it (a root-only virtualenv) or
+    has no login shell; glance-manage needs no login environment. #}
+{%- set manage = 'runuser -u ' ~ glance.user ~ ' -- glance-manage --config-file ' ~ inifiles.api.path %}
 {%- set schema_current = manage ~ (' db check' if glance.features.db_check else ' db_version') %}
 
 {%- if glance.manage_services %}
@@ -20,7 +24,6 @@ include:
 glance-server-db-sync-cmd-run:
   cmd.run:
     - name: {{ manage }} db_sync
-    - runas: {{ glance.user }}
 {%-   if glance.features.db_check %}
     - unless: {{ schema_current }}
 {%-   else %}
@@ -36,7 +39,6 @@ glance-server-db-sync-cmd-run:
 glance-server-db-load-metadefs-cmd-run:
   cmd.run:
     - name: {{ manage }} db_load_metadefs {{ glance.metadefs_dir }}
-    - runas: {{ glance.user }}
     - onchanges:
       - cmd: glance-server-db-sync-cmd-run
 {%- else %}
@@ -44,7 +46,6 @@ glance-server-db-load-metadefs-cmd-run:
 glance-server-db-wait-for-schema-cmd-run:
   cmd.run:
     - name: {{ schema_current }}
-    - runas: {{ glance.user }}
     - unless: {{ schema_current }}
     - retry:
         attempts: {{ glance.db_wait.attempts }}

@@ -61,6 +61,7 @@ glance-server-images-skipped-test-nop:
 
 include:
   - {{ tplroot }}.server.service
+  - {{ tplroot }}.salt_deps.openstacksdk
 
 {%-   set sync = needs_sync('states', 'glance_image') or needs_sync('modules', 'glance_image') %}
 {%-   if sync %}
@@ -87,6 +88,7 @@ glance-server-images-saltutil-sync-all:
 {%-     endfor %}
     - require:
       - sls: {{ tplroot }}.server.service
+      - sls: {{ tplroot }}.salt_deps.openstacksdk
 {%-     if sync %}
       - saltutil: glance-server-images-saltutil-sync-all
 {%-     endif %}

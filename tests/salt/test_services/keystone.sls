@@ -31,6 +31,7 @@ test-services-keystone-database:
     - connection_charset: utf8
     - require:
       - service: test-services-mariadb-running
+      - sls: glance.salt_deps.mysql
 
 test-services-keystone-database-user:
   mysql_user.present:
@@ -101,9 +102,9 @@ test-services-keystone-uwsgi-processes:
 
 test-services-keystone-db-sync:
   cmd.run:
-    - name: keystone-manage db_sync
-    - runas: keystone
-    - unless: keystone-manage db_sync --check
+    # runuser, not runas: see glance/server/db.sls.
+    - name: runuser -u keystone -- keystone-manage db_sync
+    - unless: runuser -u keystone -- keystone-manage db_sync --check
     - require:
       - file: test-services-keystone-config
       - mysql_grants: test-services-keystone-database-grants

@@ -10,6 +10,11 @@
 {%- set remote_root = bootstrap.get('admin_password') %}
 {%- set socket = '/run/mysqld/mysqld.sock' %}
 
+# Salt's MySQL states need Python libraries in Salt's own Python; the
+# formula's glance.salt_deps.mysql brings them, as for its bootstrap.
+include:
+  - glance.salt_deps.mysql
+
 test-services-mariadb-installed:
   pkg.installed:
     - pkgs:
@@ -44,6 +49,7 @@ test-services-mariadb-remote-admin-present:
     - connection_charset: utf8
     - require:
       - service: test-services-mariadb-running
+      - sls: glance.salt_deps.mysql
 
 test-services-mariadb-remote-admin-grants:
   mysql_grants.present:
