@@ -28,6 +28,24 @@ never part of a state's changes or comment.
 
 import hashlib
 import logging
+import os
+import sys
+
+
+def _forget_salts_own_openstack():
+    """Salt's loader can leave its own salt/utils/openstack package in
+    sys.modules under the top-level name ``openstack`` (seen on Salt 3008
+    after the modules are reloaded within a run), which then shadows
+    openstacksdk: ``import openstack.exceptions`` fails although the SDK is
+    installed. Forget that entry so the import below finds the SDK."""
+    module = sys.modules.get("openstack")
+    marker = os.path.join("salt", "utils", "openstack")
+    if module is not None and marker in (getattr(module, "__file__", None) or ""):
+        for name in [n for n in sys.modules if n == "openstack" or n.startswith("openstack.")]:
+            del sys.modules[name]
+
+
+_forget_salts_own_openstack()
 
 try:
     import openstack

@@ -2,9 +2,12 @@
 # vim: ft=sls
 #
 # Glance's MySQL/MariaDB database, its user (one account per allowed host)
-# and the user's privileges on the database. Needs the MySQL states of the
-# saltext-mysql extension and PyMySQL on the minion. The database server's
+# and the user's privileges on the database. Needs PyMySQL and (Salt 3008 and
+# newer) the saltext-mysql extension in Salt's Python, which
+# glance.salt_deps.mysql brings. The database server's
 # administrator comes from glance:bootstrap:database.
+{%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import glance with context %} {#- it refuses unknown pillar keys #}
 {%- set server_db = salt['pillar.get']('glance:server:database', {}) %}
 {%- set bootstrap = salt['pillar.get']('glance:bootstrap:database', {}) %}
 {%- set db_name = server_db.get('name', 'glance') %}
@@ -21,6 +24,9 @@
 {%-   endif %}
 {%- endfor %}
 
+include:
+  - {{ tplroot }}.salt_deps.mysql
+
 glance-bootstrap-database-present:
   mysql_database.present:
     - name: {{ db_name | json }}
@@ -33,6 +39,8 @@ glance-bootstrap-database-present:
 {%- for arg, value in connection | dictsort %}
     - {{ arg }}: {{ value | json }}
 {%- endfor %}
+    - require:
+      - sls: {{ tplroot }}.salt_deps.mysql
 
 {%- for host in bootstrap.get('allowed_hosts', ['localhost', '%']) %}
 

@@ -7,6 +7,7 @@
 # of this formula (_states/), which need openstacksdk on the minion. The
 # administrator's credentials come from glance:bootstrap:identity.
 {%- set tplroot = tpldir.split('/')[0] %}
+{%- from tplroot ~ "/map.jinja" import glance with context %} {#- it refuses unknown pillar keys #}
 {%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
 {%- set identity = salt['pillar.get']('glance:server:identity', {}) %}
 {%- set bind = salt['pillar.get']('glance:server:bind', {}) %}
@@ -36,6 +37,9 @@
 {%-   endif %}
 {%- endfor %}
 
+include:
+  - {{ tplroot }}.salt_deps.openstacksdk
+
 {%- set sync = needs_sync('states', 'keystone_registration') %}
 {%- if sync %}
 
@@ -50,8 +54,9 @@ glance-bootstrap-identity-region-present:
   keystone_registration.region_present:
     - name: {{ region | json }}
     - connection: {{ connection | json }}
-{%- if sync %}
     - require:
+      - sls: {{ tplroot }}.salt_deps.openstacksdk
+{%- if sync %}
       - saltutil: glance-bootstrap-identity-saltutil-sync-all
 {%- endif %}
 
@@ -61,8 +66,9 @@ glance-bootstrap-identity-project-present:
     - domain: {{ domain | json }}
     - description: Service project
     - connection: {{ connection | json }}
-{%- if sync %}
     - require:
+      - sls: {{ tplroot }}.salt_deps.openstacksdk
+{%- if sync %}
       - saltutil: glance-bootstrap-identity-saltutil-sync-all
 {%- endif %}
 
@@ -82,6 +88,8 @@ glance-bootstrap-identity-role-{{ role }}-present:
   keystone_registration.role_present:
     - name: {{ role | json }}
     - connection: {{ connection | json }}
+    - require:
+      - sls: {{ tplroot }}.salt_deps.openstacksdk
 
 glance-bootstrap-identity-role-{{ role }}-granted:
   keystone_registration.role_granted:
@@ -101,6 +109,8 @@ glance-bootstrap-identity-service-present:
     - type: image
     - description: {{ bootstrap.get('service_description', 'OpenStack Image service') | json }}
     - connection: {{ connection | json }}
+    - require:
+      - sls: {{ tplroot }}.salt_deps.openstacksdk
 
 {%- for interface in ['public', 'internal', 'admin'] %}
 

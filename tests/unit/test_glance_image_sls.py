@@ -34,6 +34,7 @@ def test_seed_list_form_without_keystone(render):
     assert args["connection"] == {"auth_type": "none", "endpoint": "http://127.0.0.1:9292"}
     assert args["api_wait"] == 60
     assert args["require"] == [{"sls": "glance.server.service"},
+                               {"sls": "glance.salt_deps.openstacksdk"},
                                {"saltutil": "glance-server-images-saltutil-sync-all"}]
     _, _, sync = rendered.function("glance-server-images-saltutil-sync-all")
     assert sync["reload_modules"] is True
