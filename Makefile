@@ -7,7 +7,7 @@ PYTEST := $(BIN)/pytest
 .PHONY: venv lint test test-render converge kitchen deploy bench clean deps-converge
 
 venv: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt salt-requirements.txt
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
@@ -22,18 +22,13 @@ test-render: venv
 
 test: lint test-render converge
 
-# Applies the formula to this host: `make deploy [PILLAR=path/to/pillar.sls]`
-# (no pillar: the standalone default). Salt comes from the virtualenv.
-DEPLOY_DIR := $(CURDIR)/.cache/deploy
-deploy: venv
-	rm -rf $(DEPLOY_DIR)
-	mkdir -p $(DEPLOY_DIR)/file_root $(DEPLOY_DIR)/pillar
-	for entry in glance _modules _states; do ln -s $(CURDIR)/$$entry $(DEPLOY_DIR)/file_root/$$entry; done
-	printf "base:\n  '*':\n    - glance\n" > $(DEPLOY_DIR)/pillar/top.sls
-	if [ -n "$(PILLAR)" ]; then cp "$(PILLAR)" $(DEPLOY_DIR)/pillar/glance.sls; else echo "{}" > $(DEPLOY_DIR)/pillar/glance.sls; fi
-	printf "file_client: local\nfile_roots:\n  base: [$(DEPLOY_DIR)/file_root]\npillar_roots:\n  base: [$(DEPLOY_DIR)/pillar]\n" > $(DEPLOY_DIR)/minion
-	$(BIN)/salt-call --local -c $(DEPLOY_DIR) saltutil.sync_all
-	$(BIN)/salt-call --local -c $(DEPLOY_DIR) --retcode-passthrough state.apply glance
+# Applies the formula to this host, as root, with a Salt of its own
+# (salt-requirements.txt, in .cache/deploy/venv; nothing of the development
+# tools): `make deploy [PILLAR=path/to/pillar.sls | SCENARIO=single]`. No
+# pillar: the standalone default. SCENARIO: a single-node suite of
+# .kitchen.yml, its test services included. See tools/deploy.py.
+deploy:
+	@python3 tools/deploy.py $(if $(PILLAR),--pillar "$(PILLAR)") $(if $(SCENARIO),--scenario "$(SCENARIO)")
 
 # Image seeding benchmark (prints figures; not a test): converges the single
 # suite on BENCH_PLATFORM in a container and runs tests/bench/bench_images.py
@@ -47,7 +42,9 @@ bench: venv deps-converge
 clean:
 	rm -rf $(VENV) .pytest_cache
 
-# Real converges in systemd containers (podman), suites from .kitchen.yml.
+# Real converges in systemd containers (podman), suites from .kitchen.yml,
+# and the newcomer check (`make deploy` in a fresh clone on a bare Debian,
+# tests/integration/test_newcomer.py; SUITE=newcomer runs it alone).
 # `make converge SUITE=standalone PLATFORM=debian-12` runs one suite on one
 # platform; without them, every suite on every Debian platform, one pytest
 # worker per platform. KEEP_CONTAINERS=1 keeps the containers for debugging.
@@ -56,7 +53,8 @@ PLATFORM ?=
 CONVERGE_JOBS ?= $(if $(filter 1,$(words $(subst $(comma), ,$(PLATFORM)))),0,2)
 comma := ,
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-CONVERGE_PKGS := podman runc debootstrap uidmap netavark aardvark-dns
+# iptables: netavark's firewall driver for the suites' bridge networks.
+CONVERGE_PKGS := podman runc debootstrap uidmap netavark aardvark-dns iptables
 
 .PHONY: deps-converge
 deps-converge:
@@ -72,7 +70,7 @@ deps-converge:
 converge: venv deps-converge
 	SUITE="$(SUITE)" PLATFORM="$(PLATFORM)" CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" \
 	  $(BIN)/python -m pytest -v -rA --tb=short $(if $(filter-out 0,$(CONVERGE_JOBS)),-n $(CONVERGE_JOBS) --dist loadscope) \
-	  tests/integration/test_converge.py
+	  tests/integration/test_converge.py tests/integration/test_newcomer.py
 
 # Test Kitchen (kitchen-docker, kitchen-salt): one platform at a time, since
 # the cluster's nodes find each other by name on a shared network; every

@@ -147,7 +147,12 @@ def write_config(pillar_file, scenario):
         # The generated top file first, so no top.sls in the repository shadows it.
         "file_roots": {"base": [str(salt_dir), str(file_root)]},
         "pillar_roots": {"base": [str(pillar_dir)]},
-        "root_dir": str(DEPLOY_DIR / "root"),
+        # Salt's state of its own under .cache/deploy, apart from any other
+        # Salt on the host. Not through root_dir: Salt would prepend it to
+        # log_file too.
+        "cachedir": str(DEPLOY_DIR / "cache"),
+        "pki_dir": str(DEPLOY_DIR / "pki"),
+        "sock_dir": str(DEPLOY_DIR / "sock"),
         "log_file": str(DEPLOY_DIR / "salt.log"),
         "log_level_logfile": "info",
         "state_output": "changes",
@@ -230,6 +235,8 @@ def how_to_use(pillar):
     if not identity or identity.get("engine") == "noauth":
         say("No Keystone: Glance trusts every caller, so keep it on a trusted address. Try:")
         say(f"  curl -s {url}/v2/images")
+        if not shutil.which("curl"):
+            say("(curl is not installed here: apt-get install curl, or dnf install curl)")
         return
     admin = ((pillar.get("glance") or {}).get("bootstrap") or {}).get("identity") or {}
     if not admin.get("admin_password"):

@@ -1,11 +1,14 @@
 """Podman harness that converges the formula's suites in systemd containers.
 
-`make converge [SUITE=...] [PLATFORM=...]` runs tests/integration/test_converge.py:
+`make converge [SUITE=...] [PLATFORM=...]` runs tests/integration/test_converge.py
+and the newcomer check, tests/integration/test_newcomer.py (newcomer.py: `make
+deploy` in a clone of the working tree on a bare Debian; SUITE=newcomer):
 
 * suites come from `.kitchen.yml` (kitchen.py): state top, pillars,
   kitchen-salt `dependencies`, testinfra directory, multi-node groups;
 * a base image per Debian release (images.py, tests/images/), built once per
-  machine from debootstrap and tagged with a hash of its inputs;
+  machine from debootstrap and tagged with a hash of its inputs, with the
+  Salt of salt-requirements.txt and nothing else of the formula's;
 * per suite group and platform, a podman network and one systemd container
   per node (containers.py), the repository mounted read-only as Salt's file
   root, removed afterwards (unless KEEP_CONTAINERS=1);

@@ -33,6 +33,23 @@ FILE_IGNORE_REGEX = [r"(^|/)\.git($|/)", r"(^|/)\.venv($|/)", r"(^|/)\.cache($|/
 SNAPSHOT_IGNORE = (".git", ".venv", ".cache", ".kitchen", ".pytest_cache", "__pycache__", "*.pyc")
 
 
+def wait_for_systemd(container, timeout=120):
+    """Wait until systemd in CONTAINER has booted. A `degraded` boot is an
+    error naming the failed units: a unit that fails before the formula runs
+    would hide, or be blamed on, what the formula does."""
+    deadline = time.monotonic() + timeout
+    state = ""
+    while time.monotonic() < deadline:
+        state = exec_(container, "systemctl", "is-system-running", check=False).stdout.strip()
+        if state == "running":
+            return
+        if state == "degraded":
+            failed = exec_(container, "systemctl", "--failed", "--no-legend", "--plain", check=False).stdout
+            raise PodmanError(f"{container}: systemd booted degraded; failed units:\n{failed.rstrip()}")
+        time.sleep(1)
+    raise PodmanError(f"{container}: systemd did not finish booting in {timeout}s (state {state!r})")
+
+
 def keep_containers():
     return os.environ.get("KEEP_CONTAINERS", "") not in ("", "0", "false", "no")
 
@@ -83,7 +100,7 @@ class Deployment:
         for node in self.group.nodes:
             self._run(node)
         for node in self.group.nodes:
-            self._wait_for_systemd(node)
+            wait_for_systemd(self.container(node))
 
     def remove(self):
         for name in self.containers.values():
@@ -130,7 +147,9 @@ class Deployment:
         for alias in node.aliases:
             args += ["--network-alias", alias]
         if HOST_CA_BUNDLE.is_file():
-            args += ["-v", f"{HOST_CA_BUNDLE}:{CA_MOUNT}:ro"]
+            # In the container's environment, so that every exec has it: the
+            # suites' testinfra tests apply states that pip-install too.
+            args += ["-v", f"{HOST_CA_BUNDLE}:{CA_MOUNT}:ro", "-e", f"PIP_CERT={CA_MOUNT}"]
         args += self._volume_args(node)
         args += [self.image, "/sbin/init"]
         podman(*args)
@@ -162,21 +181,6 @@ class Deployment:
         for fname, src in node.pillar_files.items():
             shutil.copyfile(self.formula / src, root / "harness" / "pillar" / fname)
         return root
-
-    def _wait_for_systemd(self, node, timeout=120):
-        name = self.container(node)
-        deadline = time.monotonic() + timeout
-        state = ""
-        while time.monotonic() < deadline:
-            proc = exec_(name, "systemctl", "is-system-running", check=False)
-            state = proc.stdout.strip()
-            if state in ("running", "degraded"):
-                if state == "degraded":
-                    failed = exec_(name, "systemctl", "--failed", "--no-legend", check=False).stdout
-                    print(f"[{name}] systemd degraded at boot:\n{failed}", flush=True)
-                return
-            time.sleep(1)
-        raise PodmanError(f"{name}: systemd did not finish booting in {timeout}s (state {state!r})")
 
     def check_pillar(self, node):
         """Fail early when the suite's pillar does not reach the minion

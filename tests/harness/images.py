@@ -1,15 +1,19 @@
-"""Base images per Debian release, built from Debian's archive.
+"""Images per Debian release, built from Debian's archive.
 
-debootstrap gives a minimal root file system, `podman import` turns it into
-an image, and tests/images/Containerfile.debian adds systemd and Salt. Both
-images are tagged with a hash of their inputs, so an unchanged definition is
-built once per machine and reused by every later run.
+debootstrap gives a minimal root file system and `podman import` turns it
+into an image. On top of it, tests/images/Containerfile.debian builds the
+suites' base image (systemd and the Salt of salt-requirements.txt) and
+tests/images/Containerfile.newcomer the newcomer's host (systemd and only
+what README.rst asks a user to bring for `make deploy`). Every image is
+tagged with a hash of its inputs, so an unchanged definition is built once
+per machine and reused by every later run.
 """
 import fcntl
 import hashlib
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import tempfile
 import time
@@ -18,7 +22,9 @@ from . import CACHE_DIR, REPO_ROOT
 from .podman import env, exists, podman
 
 IMAGES_DIR = REPO_ROOT / "tests" / "images"
-CONTAINERFILE = IMAGES_DIR / "Containerfile.debian"
+SUITE_CONTAINERFILE = IMAGES_DIR / "Containerfile.debian"
+NEWCOMER_CONTAINERFILE = IMAGES_DIR / "Containerfile.newcomer"
+SALT_REQUIREMENTS = REPO_ROOT / "salt-requirements.txt"
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HOST_CA_BUNDLE = pathlib.Path(os.environ.get("HOST_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 
@@ -58,15 +64,24 @@ def rootfs_tag(platform):
 def base_tag(platform):
     inputs = [
         rootfs_tag(platform),
-        CONTAINERFILE.read_bytes(),
-        (IMAGES_DIR / "salt-requirements.txt").read_bytes(),
+        SUITE_CONTAINERFILE.read_bytes(),
+        SALT_REQUIREMENTS.read_bytes(),
         " ".join(PREFETCH),
         MIRROR,
     ]
     return f"localhost/glance-formula-base:{platform}-{_digest(*inputs)}"
 
 
-# platform -> seconds, for images this process built.
+def newcomer_tag(platform):
+    inputs = [rootfs_tag(platform), NEWCOMER_CONTAINERFILE.read_bytes(), MIRROR]
+    return f"localhost/glance-formula-newcomer:{platform}-{_digest(*inputs)}"
+
+
+# Image repositories of the project, for pruning outdated tags.
+REPOSITORIES = ("localhost/glance-formula-rootfs", "localhost/glance-formula-base",
+                "localhost/glance-formula-newcomer")
+
+# (kind, platform) -> seconds, for images this process built.
 BUILT = {}
 
 
@@ -111,38 +126,52 @@ def _build_rootfs(platform, tag):
             raise RuntimeError(f"importing the {release} root file system failed")
 
 
-def _build_base(platform, tag):
+def _build(platform, tag, kind, containerfile, context_files=(), build_args=()):
+    """podman build of CONTAINERFILE on PLATFORM's root file system, in a
+    temporary context holding only CONTEXT_FILES (the Salt pin lives at the
+    repository root, outside tests/images)."""
     args = [
         "build", "--network", "host", "--layers",
-        "-f", CONTAINERFILE,
         "--build-arg", f"BASE={rootfs_tag(platform)}",
         "--build-arg", f"RELEASE={PLATFORMS[platform]}",
         "--build-arg", f"MIRROR={MIRROR}",
-        "--build-arg", f"PREFETCH={' '.join(PREFETCH)}",
+        *build_args,
         "-t", tag,
     ]
-    if HOST_CA_BUNDLE.is_file():
-        # PyPI is reached through the host's CA bundle.
-        args += [
-            "-v", f"{HOST_CA_BUNDLE}:/etc/ssl/host-ca.crt:ro",
-            "--build-arg", "PIP_CERT=/etc/ssl/host-ca.crt",
-        ]
-    log = CACHE_DIR / f"build-{platform}.log"
-    with open(log, "w") as fh:
-        proc = subprocess.run(
-            ["podman", *map(str, args), str(IMAGES_DIR)], env=env(),
-            stdout=fh, stderr=subprocess.STDOUT,
-        )
+    log = CACHE_DIR / f"build-{kind}-{platform}.log"
+    with tempfile.TemporaryDirectory(prefix=f"glance-{kind}-context-") as context:
+        shutil.copyfile(containerfile, pathlib.Path(context) / "Containerfile")
+        for path in context_files:
+            shutil.copyfile(path, pathlib.Path(context) / path.name)
+        with open(log, "w") as fh:
+            proc = subprocess.run(
+                ["podman", *map(str, args), "-f", f"{context}/Containerfile", context], env=env(),
+                stdout=fh, stderr=subprocess.STDOUT,
+            )
     if proc.returncode != 0:
         tail = log.read_text()[-3000:]
         raise RuntimeError(f"building {tag} failed (log: {log}):\n{tail}")
 
 
-def ensure_base_image(platform):
-    """Return the tag of PLATFORM's base image, building it if missing."""
+def _pip_cert_args():
+    if not HOST_CA_BUNDLE.is_file():
+        return []
+    # PyPI is reached through the host's CA bundle.
+    return ["-v", f"{HOST_CA_BUNDLE}:/etc/ssl/host-ca.crt:ro", "--build-arg", "PIP_CERT=/etc/ssl/host-ca.crt"]
+
+
+def _build_base(platform, tag):
+    _build(platform, tag, "base", SUITE_CONTAINERFILE, context_files=[SALT_REQUIREMENTS],
+           build_args=["--build-arg", f"PREFETCH={' '.join(PREFETCH)}", *_pip_cert_args()])
+
+
+def _build_newcomer(platform, tag):
+    _build(platform, tag, "newcomer", NEWCOMER_CONTAINERFILE)
+
+
+def _ensure(kind, platform, tag, build):
     if platform not in PLATFORMS:
-        raise ValueError(f"no base image for platform {platform!r}; known: {sorted(PLATFORMS)}")
-    tag = base_tag(platform)
+        raise ValueError(f"no {kind} image for platform {platform!r}; known: {sorted(PLATFORMS)}")
     with _Lock(f"image-{platform}"):
         if exists("image", tag):
             _log(f"{platform}: reusing {tag}")
@@ -152,33 +181,43 @@ def ensure_base_image(platform):
         if not exists("image", rootfs):
             _build_rootfs(platform, rootfs)
             _log(f"{platform}: debootstrap + import {time.monotonic() - start:.0f}s")
-        _build_base(platform, tag)
+        build(platform, tag)
         elapsed = time.monotonic() - start
         _log(f"{platform}: built {tag} in {elapsed:.0f}s")
-        _record_build(platform, tag, elapsed)
-        BUILT[platform] = elapsed
+        _record_build(kind, platform, tag, elapsed)
+        BUILT[(kind, platform)] = elapsed
         prune_old(platform)
     return tag
 
 
-def _record_build(platform, tag, seconds):
+def ensure_base_image(platform):
+    """Return the tag of PLATFORM's suite base image, building it if missing."""
+    return _ensure("base", platform, base_tag(platform), _build_base)
+
+
+def ensure_newcomer_image(platform):
+    """Return the tag of PLATFORM's newcomer image, building it if missing."""
+    return _ensure("newcomer", platform, newcomer_tag(platform), _build_newcomer)
+
+
+def _record_build(kind, platform, tag, seconds):
     with _Lock("image-builds"):
         path = CACHE_DIR / "image-builds.json"
         data = json.loads(path.read_text()) if path.exists() else {}
-        data[platform] = {"tag": tag, "seconds": round(seconds, 1),
+        data[f"{kind} {platform}"] = {"tag": tag, "seconds": round(seconds, 1),
                           "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
         path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def prune_old(platform):
-    """Remove base images of PLATFORM whose tag is not the current one, so
+    """Remove images of PLATFORM whose tag is not the current one, so
     changed definitions do not pile up gigabytes (images still in use by a
     container stay: podman refuses to remove them)."""
-    keep = {base_tag(platform), rootfs_tag(platform)}
+    keep = {base_tag(platform), rootfs_tag(platform), newcomer_tag(platform)}
     out = podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     for ref in out:
-        if ref.startswith(("localhost/glance-formula-base:", "localhost/glance-formula-rootfs:")) \
-                and ref.split(":")[1].startswith(platform + "-") and ref not in keep:
+        repository, _, tag = ref.partition(":")
+        if repository in REPOSITORIES and tag.startswith(platform + "-") and ref not in keep:
             podman("rmi", ref, check=False)
 
 
@@ -187,3 +226,4 @@ if __name__ == "__main__":
 
     for name in sys.argv[1:] or sorted(PLATFORMS):
         ensure_base_image(name)
+        ensure_newcomer_image(name)

@@ -28,10 +28,14 @@ def summary(run_id=None):
     rows = [r for r in rows if run_id is None or r.get("run") == run_id]
     if not rows:
         return "no converge times recorded"
-    out = [f"{'group':<14}{'platform':<11}{'node':<20}{'step':<16}{'seconds':>8}"]
+    # Lines printed: recorded for the newcomer's deploys only.
+    with_lines = any("lines" in r for r in rows)
+    out = [f"{'group':<14}{'platform':<11}{'node':<20}{'step':<16}{'seconds':>8}"
+           + (f"{'lines':>7}" if with_lines else "")]
     for r in rows:
         out.append(f"{r.get('group', ''):<14}{r.get('platform', ''):<11}{r.get('node', ''):<20}"
-                   f"{r.get('step', ''):<16}{r.get('seconds', 0):>8.1f}")
+                   f"{r.get('step', ''):<16}{r.get('seconds', 0):>8.1f}"
+                   + (f"{r['lines']:>7}" if "lines" in r else ""))
     return "\n".join(out)
 
 

@@ -1,11 +1,15 @@
 """Which suite groups run on which platforms: all of .kitchen.yml's suites on
-every platform the harness has a base image for, narrowed by the
-environment variables SUITE and PLATFORM (space or comma separated).
-Unknown or unrunnable names are errors, so a typo cannot run nothing."""
+every platform the harness has a base image for, and the newcomer check
+(`make deploy` on a bare host; not a Kitchen suite), narrowed by the
+environment variables SUITE and PLATFORM (space or comma separated; SUITE
+takes `newcomer` as well as the suites' names). Unknown or unrunnable names
+are errors, so a typo cannot run nothing."""
 import os
 import re
 
 from . import images, kitchen
+
+NEWCOMER = "newcomer"
 
 
 def _wanted(var):
@@ -27,9 +31,19 @@ def platforms_to_run(config=None):
     return chosen
 
 
+def runs_newcomer():
+    """True when SUITE is empty or names the newcomer check."""
+    wanted = _wanted("SUITE")
+    return not wanted or NEWCOMER in wanted
+
+
 def scenarios(platform=None, config=None):
     """[(group, platform)] to run, for PLATFORM or every chosen platform."""
     config = config or kitchen.load()
-    groups = kitchen.select(_wanted("SUITE"), config)
+    wanted = _wanted("SUITE")
+    suites = [w for w in wanted if w != NEWCOMER]
+    if wanted and not suites:
+        return []
+    groups = kitchen.select(suites, config)
     platforms = [platform] if platform else platforms_to_run(config)
     return [(g, p) for p in platforms for g in groups]

@@ -34,11 +34,12 @@ def pillar_secrets(node):
     return found
 
 
-def run_verifier(container, verifier_dir):
-    """The suite's testinfra tests against CONTAINER, in a pytest of their own."""
+def run_verifier(container, verifier_dir, env_vars=None):
+    """The suite's testinfra tests against CONTAINER, in a pytest of their
+    own; ENV_VARS are added to its environment."""
     cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--tb=short",
            f"--hosts=podman://{container}", verifier_dir]
     start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=podman_env(), text=True,
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**podman_env(), **(env_vars or {})}, text=True,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
     return proc, time.monotonic() - start

@@ -3,6 +3,7 @@ converged host through testinfra's `host` (podman:// here, docker:// under
 Kitchen), with the host's own tools."""
 import configparser
 import json
+import os
 import re
 import shlex
 import time
@@ -197,13 +198,28 @@ def file_digests(host, path):
     return json.loads(cmd.stdout)
 
 
+def _salt_call_command(host):
+    """salt-call and the minion configuration the host was applied with:
+    `make deploy`'s own virtualenv and configuration under
+    <clone>/.cache/deploy when GLANCE_DEPLOY_CLONE names the clone it ran in
+    on the host; else Kitchen's salt_solo (/tmp/kitchen/etc/salt); else the
+    salt-call on the PATH with /etc/salt (the podman harness)."""
+    clone = os.environ.get("GLANCE_DEPLOY_CLONE")
+    if clone:
+        deploy_dir = f"{clone}/.cache/deploy"
+        assert host.file(f"{deploy_dir}/minion").exists, f"no {deploy_dir}/minion: did make deploy run in {clone}?"
+        return f"{shlex.quote(deploy_dir)}/venv/bin/salt-call --local -c {shlex.quote(deploy_dir)}"
+    if host.file("/tmp/kitchen/etc/salt/minion").exists:
+        return "salt-call --local -c /tmp/kitchen/etc/salt"
+    return "salt-call --local"
+
+
 def salt_call(host, *args):
     """salt-call --local on the converged host, with the minion
-    configuration the suite was applied with (Kitchen's salt_solo keeps it in
-    /tmp/kitchen/etc/salt; the podman harness in /etc/salt). Returns the exit
-    code and the states' results ({} when the output is not a state run)."""
-    config = "-c /tmp/kitchen/etc/salt " if host.file("/tmp/kitchen/etc/salt/minion").exists else ""
-    cmd = host.run(f"salt-call --local {config}--retcode-passthrough --out=json --log-level=warning "
+    configuration the host was applied with (see _salt_call_command).
+    Returns the exit code and the states' results ({} when the output is not
+    a state run)."""
+    cmd = host.run(f"{_salt_call_command(host)} --retcode-passthrough --out=json --log-level=warning "
                    + " ".join(shlex.quote(str(a)) for a in args))
     try:
         local = json.loads(cmd.stdout)["local"]

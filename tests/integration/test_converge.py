@@ -97,9 +97,10 @@ for _platform in platforms_to_run():
 
 
 def test_kitchen_salt_pins_match_base_images():
-    """Kitchen users get the same Salt as the harness's base images."""
+    """Kitchen users get the same Salt as the harness's base images and
+    `make deploy` (salt-requirements.txt)."""
     pins = [line.strip() for line in
-            (REPO_ROOT / "tests" / "images" / "salt-requirements.txt").read_text().splitlines()
+            (REPO_ROOT / "salt-requirements.txt").read_text().splitlines()
             if line.strip() and not line.startswith("#")]
     config = kitchen.load()
     for platform in config["platforms"]:

@@ -1,0 +1,151 @@
+"""The newcomer check: `make deploy` as README.rst tells a user to run it,
+on a bare Debian host.
+
+The host is a systemd container with only git, make, python3, python3-venv
+and ca-certificates (tests/images/Containerfile.newcomer: no compiler, no
+Salt). A snapshot of the working tree, uncommitted edits included, is
+cloned inside it (tests/harness/newcomer.py); there, as root:
+
+* `make deploy` exits 0, its summary line reports 0 failed states, and it
+  prints no Salt error or warning (nor does the second one);
+* the standalone suite's testinfra tests (tests/integration/standalone) pass
+  against the host (iproute2 is installed first: testinfra needs `ss`);
+* a second `make deploy` reports 0 changed and 0 failed.
+
+The wall times and the lines each deploy printed go to the run's report.
+Not a Kitchen suite: it runs in `make converge` next to test_converge.py,
+one class per platform (so `--dist loadscope` spreads the platforms), and
+`make converge SUITE=newcomer [PLATFORM=debian-12]` runs it alone.
+"""
+import json
+import os
+import re
+import time
+
+import pytest
+
+from tests.harness import images, report
+from tests.harness.containers import keep_containers
+from tests.harness.newcomer import CLONE, NewcomerHost
+from tests.harness.selection import platforms_to_run, runs_newcomer
+from tests.harness.verify import run_verifier
+
+STANDALONE_TESTS = "tests/integration/standalone"
+FIRST, SECOND = "first deploy", "second deploy"
+
+
+class NewcomerRun:
+    """The check's steps on one platform, in order; a step runs only when
+    the one it needs succeeded."""
+
+    def __init__(self, host):
+        self.host = host
+        self.deploys = {}  # label -> DeployRun
+        self.testinfra = None  # (CompletedProcess, seconds)
+
+    def record(self, step, seconds, **fields):
+        report.record(os.environ["CONVERGE_RUN_ID"], group="newcomer", platform=self.host.platform,
+                      node="-", step=step, seconds=round(seconds, 1), **fields)
+
+    def deploy(self, label):
+        run = self.host.deploy(label)
+        self.deploys[label] = run
+        self.record(label, run.seconds, retcode=run.returncode, lines=len(run.lines))
+        print(f"[newcomer {self.host.platform}] {label}: exit {run.returncode} in {run.seconds:.0f}s, "
+              f"{len(run.lines)} lines printed; {run.summary_line() or 'no summary line'}\n"
+              f"----- output of {label} -----\n{run.output}----- end of {label} -----", flush=True)
+        return run
+
+    def protocol(self):
+        if not self.deploy(FIRST).succeeded():
+            return
+        self.host.install_test_tools()
+        proc, seconds = run_verifier(self.host.name, STANDALONE_TESTS, env_vars={"GLANCE_DEPLOY_CLONE": CLONE})
+        self.testinfra = (proc, seconds)
+        self.record("testinfra", seconds, retcode=proc.returncode)
+        print(f"[newcomer {self.host.platform}] testinfra {STANDALONE_TESTS} exit {proc.returncode} "
+              f"in {seconds:.0f}s\n{proc.stdout}", flush=True)
+        self.deploy(SECOND)
+
+    def ran(self, label):
+        if label not in self.deploys:
+            pytest.fail(f"{label} did not run: the first deploy failed (see test_first_deploy_succeeds)",
+                        pytrace=False)
+        return self.deploys[label]
+
+
+@pytest.fixture(scope="class")
+def newcomer(request):
+    platform = request.cls.platform
+    image = images.ensure_newcomer_image(platform)
+    host = NewcomerHost(platform, image)
+    result = NewcomerRun(host)
+    built = images.BUILT.pop(("newcomer", platform), None)
+    if built is not None:
+        result.record("image build", built)
+    try:
+        start = time.monotonic()
+        host.start()
+        result.record("container up", time.monotonic() - start)
+        result.protocol()
+        yield result
+    finally:
+        if keep_containers():
+            print(f"KEEP_CONTAINERS set: leaving {host.name} on network {host.network}", flush=True)
+        else:
+            host.remove()
+
+
+def _fail_with_output(message, run):
+    pytest.fail(f"{message}\nlast lines of its output:\n{run.tail()}", pytrace=False)
+
+
+class NewcomerCheck:
+    """Subclassed per platform below."""
+
+    platform = None
+
+    def test_first_deploy_succeeds(self, newcomer):
+        run = newcomer.ran(FIRST)
+        if run.returncode != 0:
+            _fail_with_output(f"make deploy exited {run.returncode}", run)
+        summary = run.summary()
+        if summary is None:
+            _fail_with_output("make deploy printed no line 'glance: N states, C changed, F failed in T s'", run)
+        if summary["failed"]:
+            _fail_with_output(f"make deploy: {run.summary_line()}", run)
+
+    def test_deploys_log_no_salt_error_or_warning(self, newcomer):
+        succeeded = {label: run for label, run in newcomer.deploys.items() if run.succeeded()}
+        if FIRST not in succeeded:
+            pytest.fail("the first deploy failed (see test_first_deploy_succeeds)", pytrace=False)
+        problems = [f"{label}: {line}" for label, run in succeeded.items() for line in run.salt_problems()]
+        assert not problems, "Salt logged errors or warnings during make deploy:\n" + "\n".join(problems)
+
+    def test_standalone_testinfra(self, newcomer):
+        if newcomer.testinfra is None:
+            pytest.fail("did not run: the first deploy failed (see test_first_deploy_succeeds)", pytrace=False)
+        proc, _ = newcomer.testinfra
+        if proc.returncode != 0:
+            pytest.fail(f"{STANDALONE_TESTS} exit {proc.returncode}\n{proc.stdout[-6000:]}", pytrace=False)
+
+    def test_suggested_command_lists_images(self, newcomer):
+        """The curl line the deploy prints works as printed (curl installed)."""
+        run = newcomer.ran(FIRST)
+        commands = run.suggested_commands()
+        assert commands, f"make deploy suggested no curl command:\n{run.tail()}"
+        proc = newcomer.host.run_shell(commands[0])
+        assert proc.returncode == 0, f"{commands[0]}: exit {proc.returncode}: {proc.stderr}"
+        assert "images" in json.loads(proc.stdout), f"{commands[0]} printed {proc.stdout[:500]}"
+
+    def test_second_deploy_changes_nothing(self, newcomer):
+        run = newcomer.ran(SECOND)
+        summary = run.summary()
+        if run.returncode != 0 or summary is None or summary["changed"] or summary["failed"]:
+            _fail_with_output(f"second make deploy: exit {run.returncode}, "
+                              f"{run.summary_line() or 'no summary line'}", run)
+
+
+for _platform in platforms_to_run() if runs_newcomer() else []:
+    _name = "TestNewcomerOn" + "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", _platform))
+    globals()[_name] = type(_name, (NewcomerCheck,), {"platform": _platform})
