@@ -14,6 +14,7 @@ $(VENV)/.installed: requirements.txt salt-requirements.txt
 	touch $@
 
 lint: venv
+	$(BIN)/ruff check _modules _states glance/lib tests tools
 	$(BIN)/yamllint --strict .
 	$(BIN)/salt-lint $$(find glance tests/salt -name "*.sls")
 

@@ -9,7 +9,8 @@ Two small parts:
   client sends plain REST calls through the SDK's image proxy, the same
   calls the SDK's own ``Image.upload`` makes. That gives exact JSON-patch
   updates, an upload body that streams, and the same behaviour on
-  openstacksdk 0.101 (Debian 12) and 4.x.
+  openstacksdk 0.101 (Debian 12) and 4.x. The SDK itself comes from the
+  ``openstack_sdk`` execution module.
 * :func:`source` names where an image comes from (http/https, a local file,
   ``salt://``). :class:`DigestStream` passes its data to Glance chunk by
   chunk while counting and digesting it. It keeps one chunk in hand and
@@ -31,31 +32,7 @@ import threading
 import time
 import urllib.parse
 
-
-def _forget_salts_own_openstack():
-    """Salt's loader can leave its own salt/utils/openstack package in
-    sys.modules under the top-level name ``openstack`` (seen on Salt 3008
-    after the modules are reloaded within a run), which then shadows
-    openstacksdk: ``import openstack.exceptions`` fails although the SDK is
-    installed. Forget that entry so the import below finds the SDK."""
-    module = sys.modules.get("openstack")
-    marker = os.path.join("salt", "utils", "openstack")
-    if module is not None and marker in (getattr(module, "__file__", None) or ""):
-        for name in [n for n in sys.modules if n == "openstack" or n.startswith("openstack.")]:
-            del sys.modules[name]
-
-
-_forget_salts_own_openstack()
-
-try:
-    import openstack
-    import openstack.exceptions
-    import requests
-    from keystoneauth1 import exceptions as ks_exceptions
-
-    HAS_SDK = True
-except ImportError:
-    HAS_SDK = False
+import requests  # a dependency of Salt itself
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +50,12 @@ _NOAUTH_DEFAULTS = {"project_id": "admin", "user_id": "admin", "roles": "admin"}
 
 
 def __virtual__():
-    if not HAS_SDK:
-        return (False, "glance_image needs the openstacksdk Python package")
+    if "openstack_sdk.connect" not in __salt__:
+        return (
+            False,
+            f"glance_image needs openstacksdk in the Python that runs Salt ({sys.executable}), "
+            "through the openstack_sdk module",
+        )
     return __virtualname__
 
 
@@ -106,11 +87,11 @@ class ChecksumMismatch(SourceError):
         self.expected = expected
         self.actual = actual
         wrong = ", ".join(
-            "{} expected {} got {}".format(algo, expected[algo], actual.get(algo))
+            f"{algo} expected {expected[algo]} got {actual.get(algo)}"
             for algo in sorted(expected)
             if actual.get(algo) != expected[algo]
         )
-        super().__init__("Checksum mismatch for {}: {}".format(label, wrong))
+        super().__init__(f"Checksum mismatch for {label}: {wrong}")
 
 
 def redact(url):
@@ -120,7 +101,7 @@ def redact(url):
         return url
     netloc = parts.hostname or ""
     if parts.port:
-        netloc = "{}:{}".format(netloc, parts.port)
+        netloc = f"{netloc}:{parts.port}"
     return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
@@ -169,17 +150,12 @@ def _connect(args):
         }
     if endpoint:
         args["image_endpoint_override"] = endpoint
-    # Explicit arguments stand alone; only a cloud name (or nothing) reads
-    # clouds.yaml, and only nothing at all reads OS_* variables.
     try:
-        sdk = openstack.connect(
-            app_name="salt-glance-image",
-            load_yaml_config=("cloud" in args or not args),
-            load_envvars=not args,
-            **args
-        )
-    except (openstack.exceptions.SDKException, ks_exceptions.ClientException) as exc:
-        raise GlanceError("Cannot set up the connection to Glance: {}".format(exc)) from None
+        sdk = __salt__["openstack_sdk.connect"](args, app_name="salt-glance-image")
+    except Exception as exc:
+        if __salt__["openstack_sdk.failure"](exc) is None:
+            raise
+        raise GlanceError(f"Cannot set up the connection to Glance: {exc}") from None
     return Glance(sdk, headers)
 
 
@@ -206,15 +182,16 @@ class Glance:
             yield
         except GlanceImageError:
             raise
-        except (ks_exceptions.ConnectionError, ks_exceptions.DiscoveryFailure) as exc:
-            # Discovery is the first request: it fails this way when nothing answers.
-            raise GlanceUnreachable("{} is unreachable: {}".format(what, exc)) from None
-        except openstack.exceptions.ServiceDiscoveryException as exc:
-            # With Keystone, the SDK reports an endpoint that does not answer
-            # its version discovery as "No endpoint data found".
-            raise GlanceUnreachable("{} is unreachable: {}".format(what, exc)) from None
-        except (ks_exceptions.ClientException, openstack.exceptions.SDKException) as exc:
-            raise GlanceError("{} failed: {}".format(what, exc)) from None
+        except Exception as exc:
+            # Version discovery is the first request: nothing answering fails
+            # there, and with Keystone the SDK reports an endpoint that does
+            # not answer it as "No endpoint data found".
+            kind = __salt__["openstack_sdk.failure"](exc)
+            if kind == "unreachable":
+                raise GlanceUnreachable(f"{what} is unreachable: {exc}") from None
+            if kind is not None:
+                raise GlanceError(f"{what} failed: {exc}") from None
+            raise
 
     def _request(self, method, path, ok=(200,), headers=None, **kwargs):
         all_headers = dict(self._headers)
@@ -226,9 +203,7 @@ class Glance:
             )
         if resp.status_code not in ok:
             raise GlanceError(
-                "Glance answered {} {} with HTTP {}: {}".format(
-                    method, path, resp.status_code, _error_text(resp)
-                )
+                f"Glance answered {method} {path} with HTTP {resp.status_code}: {_error_text(resp)}"
             )
         return resp
 
@@ -270,7 +245,7 @@ class Glance:
             params = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(body["next"]).query))
 
     def get(self, image_id):
-        return self._request("GET", "/images/{}".format(image_id)).json()
+        return self._request("GET", f"/images/{image_id}").json()
 
     def create(self, attrs):
         return self._request("POST", "/images", ok=(201,), json=attrs).json()
@@ -279,13 +254,13 @@ class Glance:
         """Apply JSON-patch ``ops`` to the image's metadata."""
         return self._request(
             "PATCH",
-            "/images/{}".format(image_id),
+            f"/images/{image_id}",
             json=ops,
             headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
         ).json()
 
     def delete(self, image_id):
-        self._request("DELETE", "/images/{}".format(image_id), ok=(204, 404))
+        self._request("DELETE", f"/images/{image_id}", ok=(204, 404))
 
     def _put_data(self, path, data, headers):
         headers = dict(headers, **{"Content-Type": "application/octet-stream"})
@@ -295,11 +270,11 @@ class Glance:
     def upload(self, image_id, data, store=None):
         """Send the image data (``PUT /file``), optionally to one store."""
         headers = {"X-Image-Meta-Store": store} if store else {}
-        self._put_data("/images/{}/file".format(image_id), data, headers)
+        self._put_data(f"/images/{image_id}/file", data, headers)
 
     def stage(self, image_id, data):
         """Send the image data to Glance's staging area, for a glance-direct import."""
-        self._put_data("/images/{}/stage".format(image_id), data, {})
+        self._put_data(f"/images/{image_id}/stage", data, {})
 
     def import_image(self, image_id, method, uri=None, stores=None):
         body = {"method": {"name": method}}
@@ -308,11 +283,11 @@ class Glance:
         if stores:
             body["stores"] = list(stores)
             body["all_stores_must_succeed"] = True
-        self._request("POST", "/images/{}/import".format(image_id), ok=(202,), json=body)
+        self._request("POST", f"/images/{image_id}/import", ok=(202,), json=body)
 
     def download(self, image_id):
         """The image's data from Glance, as an iterator of chunks."""
-        resp = self._request("GET", "/images/{}/file".format(image_id), stream=True)
+        resp = self._request("GET", f"/images/{image_id}/file", stream=True)
         return resp.iter_content(CHUNK_SIZE)
 
     def wait(self, image_id, done, timeout):
@@ -330,12 +305,12 @@ class Glance:
             if failed or stopped or status in ("killed", "deleted"):
                 raise GlanceError(
                     "Import into image {} failed (status {}{})".format(
-                        image_id, status, ", failed stores: {}".format(failed) if failed else ""
+                        image_id, status, f", failed stores: {failed}" if failed else ""
                     )
                 )
             busy_seen = busy_seen or status in ("importing", "uploading", "saving")
             if time.monotonic() > deadline:
-                raise GlanceError("Image {} still {} after {} s".format(image_id, status, timeout))
+                raise GlanceError(f"Image {image_id} still {status} after {timeout} s")
             time.sleep(POLL_INTERVAL)
 
 
@@ -357,9 +332,7 @@ def source(location, timeout=60, saltenv="base"):
     if not scheme and os.path.isabs(str(location)):
         return FileSource(location)
     raise SourceError(
-        "Unsupported image source {}: use http(s)://, salt://, file:// or an absolute path".format(
-            redact(str(location))
-        )
+        f"Unsupported image source {redact(str(location))}: use http(s)://, salt://, file:// or an absolute path"
     )
 
 
@@ -398,10 +371,10 @@ class HttpSource:
             )
         except requests.exceptions.Timeout:
             raise SourceError(
-                "{}: no answer within {} s".format(self.display, self.timeout)
+                f"{self.display}: no answer within {self.timeout} s"
             ) from None
         except requests.exceptions.RequestException as exc:
-            raise SourceError("{}: cannot connect: {}".format(self.display, exc)) from None
+            raise SourceError(f"{self.display}: cannot connect: {exc}") from None
         if resp.status_code >= 400:
             resp.close()
             raise SourceError(
@@ -448,9 +421,7 @@ class HttpSource:
         except requests.exceptions.RequestException as exc:
             if "timed out" in str(exc).lower():
                 raise SourceError(
-                    "{}: download stalled for {} s after {} bytes".format(
-                        self.display, self.timeout, read
-                    )
+                    f"{self.display}: download stalled for {self.timeout} s after {read} bytes"
                 ) from None
             raise SourceError(
                 "{}: download broke off after {} of {} bytes: {}".format(
@@ -474,18 +445,18 @@ class FileSource:
         try:
             return os.stat(self.path)
         except OSError as exc:
-            raise SourceError("{}: {}".format(self.path, exc.strerror)) from None
+            raise SourceError(f"{self.path}: {exc.strerror}") from None
 
     def stamp(self):
         st = self._stat()
-        return "size={};mtime={}".format(st.st_size, st.st_mtime_ns)
+        return f"size={st.st_size};mtime={st.st_mtime_ns}"
 
     def open(self):
         stamp = self.stamp()
         try:
-            handle = open(self.path, "rb")  # pylint: disable=consider-using-with
+            handle = open(self.path, "rb")  # closed by _chunks, or by Opened.close
         except OSError as exc:
-            raise SourceError("{}: {}".format(self.path, exc.strerror)) from None
+            raise SourceError(f"{self.path}: {exc.strerror}") from None
         size = os.fstat(handle.fileno()).st_size
         return Opened(self.display, self._chunks(handle), size, stamp, handle.close)
 
@@ -495,7 +466,7 @@ class FileSource:
                 try:
                     chunk = handle.read(CHUNK_SIZE)
                 except OSError as exc:
-                    raise SourceError("{}: {}".format(self.path, exc.strerror)) from None
+                    raise SourceError(f"{self.path}: {exc.strerror}") from None
                 if not chunk:
                     return
                 yield chunk
@@ -515,14 +486,14 @@ class SaltSource:
         # The master reports the file's hash; no data is transferred.
         found = __salt__["cp.hash_file"](self.url, saltenv=self.saltenv)
         if not found:
-            raise SourceError("{}: not found on the Salt fileserver".format(self.url))
+            raise SourceError(f"{self.url}: not found on the Salt fileserver")
         return "{}={}".format(found["hash_type"], found["hsum"])
 
     def open(self):
         stamp = self.stamp()
         path = __salt__["cp.cache_file"](self.url, saltenv=self.saltenv)
         if not path:
-            raise SourceError("{}: could not be fetched from the Salt fileserver".format(self.url))
+            raise SourceError(f"{self.url}: could not be fetched from the Salt fileserver")
         opened = FileSource(path).open()
         opened.label, opened.stamp = self.display, stamp
         return opened
@@ -556,11 +527,11 @@ class DigestStream:
             self.len = opened.length
 
     def __repr__(self):
-        return "<image data from {}>".format(self._label)
+        return f"<image data from {self._label}>"
 
     def __iter__(self):
         if self._started:
-            raise SourceError("The data of {} cannot be sent twice".format(self._label))
+            raise SourceError(f"The data of {self._label} cannot be sent twice")
         self._started = True
         return self._generate()
 
@@ -595,9 +566,7 @@ class DigestStream:
                 self.size += len(chunk)
                 if self._opened.length is not None and self.size > self._opened.length:
                     raise SourceError(
-                        "{}: more data than the {} bytes announced".format(
-                            self._label, self._opened.length
-                        )
+                        f"{self._label}: more data than the {self._opened.length} bytes announced"
                     )
                 for hasher in self._hashes.values():
                     hasher.update(chunk)
@@ -605,7 +574,7 @@ class DigestStream:
                     return
             self._finish()
             item = self._END
-        except BaseException as exc:  # pylint: disable=broad-except
+        except BaseException as exc:
             item = exc  # raised again by the consumer, in the uploading thread
         self._put(chunks, stop, item)
 
@@ -622,9 +591,7 @@ class DigestStream:
     def _finish(self):
         if self._opened.length is not None and self.size != self._opened.length:
             raise SourceError(
-                "{}: ended after {} of {} bytes".format(
-                    self._label, self.size, self._opened.length
-                )
+                f"{self._label}: ended after {self.size} of {self._opened.length} bytes"
             )
         self.digests = {algo: hasher.hexdigest() for algo, hasher in self._hashes.items()}
         if self.digests != self._expected:

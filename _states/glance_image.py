@@ -102,6 +102,8 @@ name are resolved by content: the matching one is kept and, with
 """
 
 import logging
+import re
+import sys
 import traceback
 from datetime import datetime, timezone
 
@@ -131,13 +133,14 @@ _CORE_FIELDS = {
 }
 _MANAGED_PREFIXES = ("os_hash_", "owner_specified.", "os_glance_")
 
-_MASK = "********"
-_SECRET_WORDS = ("password", "secret", "token")
-
 
 def __virtual__():
     if "glance_image.connect" not in __salt__:
-        return (False, "the glance_image execution module is not available (openstacksdk missing?)")
+        return (
+            False,
+            f"glance_image needs openstacksdk in the Python that runs Salt ({sys.executable}), "
+            "through the glance_image and openstack_sdk modules",
+        )
     return __virtualname__
 
 
@@ -156,7 +159,7 @@ def _bool(value, what):
         return True
     if text in ("false", "no", "0", "off"):
         return False
-    raise _Failure("{} must be true or false, got {!r}".format(what, value))
+    raise _Failure(f"{what} must be true or false, got {value!r}")
 
 
 def _count(value, what):
@@ -165,7 +168,7 @@ def _count(value, what):
     except (TypeError, ValueError):
         number = -1
     if number < 0 or isinstance(value, bool):
-        raise _Failure("{} must be a whole number >= 0, got {!r}".format(what, value))
+        raise _Failure(f"{what} must be a whole number >= 0, got {value!r}")
     return number
 
 
@@ -179,7 +182,7 @@ def _string_list(value, what):
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, (list, tuple, set)):
-        raise _Failure("{} must be a list".format(what))
+        raise _Failure(f"{what} must be a list")
     return [str(item) for item in value]
 
 
@@ -231,9 +234,9 @@ def _spec(args):
     for algo, value in (args["checksums"] or {}).items():
         algo, value = str(algo).lower(), str(value).strip().lower()
         if algo not in _ALGO_LENGTHS:
-            raise _Failure("checksums: unknown algorithm {} (md5, sha256, sha512)".format(algo))
+            raise _Failure(f"checksums: unknown algorithm {algo} (md5, sha256, sha512)")
         if len(value) != _ALGO_LENGTHS[algo] or any(c not in "0123456789abcdef" for c in value):
-            raise _Failure("checksums: {} is not a {} hex digest".format(value, algo))
+            raise _Failure(f"checksums: {value} is not a {algo} hex digest")
         checksums[algo] = value
     spec["checksums"] = checksums
 
@@ -429,18 +432,16 @@ def _message(exc):
     names = {cls.__name__ for cls in type(exc).__mro__}
     if isinstance(exc, _Failure) or "GlanceImageError" in names:
         return str(exc)
-    return "{}: {}".format(type(exc).__name__, exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _abandon(glance, image_id, exc):
     """Delete an unfinished image; if that fails as well, say so."""
     try:
         glance.delete(image_id)
-    except Exception as del_exc:  # pylint: disable=broad-except
+    except Exception as del_exc:
         raise _Failure(
-            "{} (the unfinished image {} could not be deleted: {})".format(
-                _message(exc), image_id, _message(del_exc)
-            )
+            f"{_message(exc)} (the unfinished image {image_id} could not be deleted: {_message(del_exc)})"
         ) from exc
 
 
@@ -489,7 +490,7 @@ def _seed(glance, source, spec):
     if spec["method"] == "web-download":
         try:
             attrs[STAMP_PROP] = source.stamp()
-        except Exception as exc:  # pylint: disable=broad-except
+        except Exception as exc:
             # Glance may reach what the minion cannot; the URL alone is the record.
             log.info("glance_image: no version stamp for %s: %s", spec["source_display"], exc)
             attrs[STAMP_PROP] = ""
@@ -583,47 +584,33 @@ def _retire(glance, images, spec, changes, notes):
 # -------------------------------------------------------------------- state
 
 
-def _secrets(connection, *urls):
-    """Strings that must never appear in the output."""
+def _url_passwords(urls):
+    """The passwords source URLs carry (``scheme://user:password@host/...``)."""
     found = []
-
-    def walk(value, key=""):
-        if isinstance(value, dict):
-            for sub_key, sub_value in value.items():
-                walk(sub_value, str(sub_key).lower())
-        elif value and any(word in key for word in _SECRET_WORDS):
-            found.append(str(value))
-
-    walk(connection or {})
     for url in urls:
-        if url and "@" in str(url) and "://" in str(url):
-            userinfo = str(url).split("://", 1)[1].split("@", 1)[0]
+        if url and "://" in str(url):
+            netloc = re.split(r"[/?#]", str(url).split("://", 1)[1], maxsplit=1)[0]
+            userinfo = netloc.rpartition("@")[0]
             found.extend(part for part in userinfo.split(":", 1)[1:] if part)
-    return sorted(set(found), key=len, reverse=True)
-
-
-def _scrub(value, secrets):
-    if isinstance(value, dict):
-        return {_scrub(key, secrets): _scrub(item, secrets) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_scrub(item, secrets) for item in value]
-    if isinstance(value, str):
-        for secret in secrets:
-            value = value.replace(secret, _MASK)
-    return value
+    return found
 
 
 def _run(name, connection, secret_urls, func):
+    """Run ``func(ret)``; no secret (see openstack_sdk.secrets) in what it returns or logs."""
     ret = {"name": name, "result": True, "changes": {}, "comment": ""}
-    secrets = _secrets(connection, *secret_urls)
+    also = _url_passwords(secret_urls)
+
+    def scrub(value):
+        return __salt__["openstack_sdk.scrub"](value, connection, also)
+
     try:
         func(ret)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         ret["result"] = False
         ret["comment"] = _message(exc)
-        log.debug("glance_image %s failed:\n%s", name, _scrub(traceback.format_exc(), secrets))
-    ret["comment"] = _scrub(ret["comment"], secrets)
-    ret["changes"] = _scrub(ret["changes"], secrets)
+        log.debug("glance_image %s failed:\n%s", name, scrub(traceback.format_exc()))
+    ret["comment"] = scrub(ret["comment"])
+    ret["changes"] = scrub(ret["changes"])
     return ret
 
 
@@ -649,7 +636,7 @@ def present(
     api_wait=0,
     saltenv=None,
     public=None,
-    format=None,  # pylint: disable=redefined-builtin
+    format=None,
     file=None,
     **kwargs
 ):
@@ -738,7 +725,7 @@ def _present(ret, spec, connection):
             ]
             current = glance.update(current["id"], ops)
             changes["source_record"] = {"source": new[SOURCE_PROP], "stamp": new.get(STAMP_PROP, "")}
-            action = "already holds the data of {}; recorded its source".format(source.display)
+            action = f"already holds the data of {source.display}; recorded its source"
         else:
             changes["image"] = {"old": current["id"] if current else None, "new": new["id"]}
             action = "{} from {}".format("updated" if current else "created", source.display)
@@ -770,19 +757,19 @@ def _predict(ret, spec, source, current, verdict, upload, stale, retire, notes):
     changes, says = {}, []
     if current is None:
         head = "Image {} would be created from {}".format(spec["name"], source.display)
-        changes["image"] = {"old": None, "new": "from {}".format(source.display)}
+        changes["image"] = {"old": None, "new": f"from {source.display}"}
     else:
         head = "Image {} ({})".format(spec["name"], current["id"])
         if upload:
-            changes["image"] = {"old": current["id"], "new": "from {}".format(source.display)}
+            changes["image"] = {"old": current["id"], "new": f"from {source.display}"}
             fate = "kept as a hidden backup" if spec["on_change"] == "rotate" else "deleted"
             if verdict == "unknown":
                 says.append(
-                    "would be compared with a new upload from {}; if the data differs, it "
-                    "would be {}".format(source.display, fate)
+                    f"would be compared with a new upload from {source.display}; if the data differs, it "
+                    f"would be {fate}"
                 )
             else:
-                says.append("would be superseded by a new upload from {} and {}".format(source.display, fate))
+                says.append(f"would be superseded by a new upload from {source.display} and {fate}")
         ops, drift = _drift(current, spec)
         if ops:
             changes.update(drift)
@@ -821,7 +808,7 @@ def absent(name, connection=None):
         mine = {"owner": glance.project_id()} if glance.project_id() else {}
         images = [img for img in glance.images(name=name, **mine) if img.get("status") != "deleted"]
         if not images:
-            ret["comment"] = "Image {} is absent".format(name)
+            ret["comment"] = f"Image {name} is absent"
             return
         protected = [img["id"] for img in images if img.get("protected")]
         if protected:

@@ -20,43 +20,22 @@ credentials, passed to ``openstack.connect``:
       # optional: interface (of the identity endpoint in the catalog),
       # region_name, cacert, verify
 
-No clouds.yaml and no ``OS_*`` environment variables are read. Passwords are
-never part of a state's changes or comment.
+No clouds.yaml and no ``OS_*`` environment variables are read. No secret
+(passwords; see ``openstack_sdk.secrets``) is ever part of a state's changes,
+comment or log.
 
-:depends: openstacksdk
+Every state has the same shape (:func:`_ensure`): find the resource, create
+it when missing, else bring the attributes the state sets in line; in test
+mode, only say what would change.
+
+:depends: openstacksdk, through the formula's ``openstack_sdk`` execution
+    module
 """
 
-import hashlib
+import functools
 import logging
-import os
 import sys
-
-
-def _forget_salts_own_openstack():
-    """Salt's loader can leave its own salt/utils/openstack package in
-    sys.modules under the top-level name ``openstack`` (seen on Salt 3008
-    after the modules are reloaded within a run), which then shadows
-    openstacksdk: ``import openstack.exceptions`` fails although the SDK is
-    installed. Forget that entry so the import below finds the SDK."""
-    module = sys.modules.get("openstack")
-    marker = os.path.join("salt", "utils", "openstack")
-    if module is not None and marker in (getattr(module, "__file__", None) or ""):
-        for name in [n for n in sys.modules if n == "openstack" or n.startswith("openstack.")]:
-            del sys.modules[name]
-
-
-_forget_salts_own_openstack()
-
-try:
-    import openstack
-    import openstack.exceptions
-    from keystoneauth1 import exceptions as ks_exceptions
-    from keystoneauth1 import session as ks_session
-    from keystoneauth1.identity import v3 as ks_v3
-
-    HAS_SDK = True
-except ImportError:
-    HAS_SDK = False
+import traceback
 
 log = logging.getLogger(__name__)
 
@@ -77,34 +56,23 @@ _CONNECTION_KEYS = (
     "cacert",
     "verify",
 )
-_MASK = "********"
+
+# Attributes that the changes name otherwise.
+_CHANGE_KEYS = {"is_enabled": "enabled", "default_project_id": "default_project"}
 
 
 def __virtual__():
-    if not HAS_SDK:
-        return (False, "keystone_registration needs the openstacksdk Python package")
+    if "openstack_sdk.connect" not in __salt__:
+        return (
+            False,
+            f"keystone_registration needs openstacksdk in the Python that runs Salt ({sys.executable}), "
+            "through the openstack_sdk module",
+        )
     return __virtualname__
 
 
 class _Failure(Exception):
     """A condition that makes the state fail with a comment."""
-
-
-def _ret(name):
-    return {"name": name, "result": True, "changes": {}, "comment": ""}
-
-
-def _secrets(connection, *extra):
-    values = [(connection or {}).get("password")]
-    values.extend(extra)
-    return [str(value) for value in values if value]
-
-
-def _scrub(text, secrets):
-    text = str(text)
-    for secret in secrets:
-        text = text.replace(secret, _MASK)
-    return text
 
 
 def _connect(connection):
@@ -115,87 +83,123 @@ def _connect(connection):
     if unknown:
         raise _Failure("Unknown connection keys: {}".format(", ".join(unknown)))
     kwargs = {key: value for key, value in connection.items() if value is not None}
-    digest = hashlib.sha256(repr(sorted(kwargs.items())).encode("utf-8")).hexdigest()
-    cache = __context__.setdefault("keystone_registration.connections", {})
-    if digest not in cache:
-        # Keystone under uWSGI closes idle keep-alive connections; a request
-        # sent on one just closed fails with "connection reset" (seen on
-        # POST /v3/services). keystoneauth retries such connection failures.
-        kwargs.setdefault("connect_retries", 3)
-        cache[digest] = openstack.connect(
-            load_yaml_config=False,
-            load_envvars=False,
-            app_name="salt-keystone-registration",
-            **kwargs,
-        )
-    return cache[digest]
-
-
-def _verify(connection):
-    connection = connection or {}
-    if connection.get("cacert"):
-        return connection["cacert"]
-    return connection.get("verify", True)
+    # Keystone under uWSGI closes idle keep-alive connections; a request
+    # sent on one just closed fails with "connection reset" (seen on
+    # POST /v3/services). keystoneauth retries such connection failures.
+    return __salt__["openstack_sdk.connect"](kwargs, app_name="salt-keystone-registration", connect_retries=3)
 
 
 def _password_works(connection, user_id, password):
-    """Whether ``password`` gets the user an (unscoped) token."""
-    auth = ks_v3.Password(
-        auth_url=connection["auth_url"],
-        user_id=user_id,
-        password=password,
-    )
-    session = ks_session.Session(auth=auth, verify=_verify(connection))
-    try:
-        session.get_token()
-    except ks_exceptions.Unauthorized:
-        return False
-    return True
+    """Whether ``password`` gets the user a token, from the administrator's Keystone."""
+    probe = {key: connection.get(key) for key in ("auth_url", "cacert", "verify")}
+    probe.update(user_id=user_id, password=password)
+    return __salt__["openstack_sdk.authenticates"](probe)
 
 
 def _run(name, connection, func, secrets=()):
     """Run ``func(ret)`` and turn errors into a failed state without secrets."""
-    ret = _ret(name)
-    hidden = _secrets(connection, *secrets)
+    ret = {"name": name, "result": True, "changes": {}, "comment": ""}
+
+    def scrub(value):
+        return __salt__["openstack_sdk.scrub"](value, connection, secrets)
+
     try:
         func(ret)
     except _Failure as exc:
         ret["result"] = False
         ret["comment"] = str(exc)
-    except Exception as exc:  # pylint: disable=broad-except
+    except Exception as exc:
         ret["result"] = False
-        ret["comment"] = "{}: {}".format(type(exc).__name__, exc)
-        log.debug("keystone_registration %s failed", name, exc_info=True)
-    ret["comment"] = _scrub(ret["comment"], hidden)
-    ret["changes"] = _scrub_changes(ret["changes"], hidden)
+        ret["comment"] = f"{type(exc).__name__}: {exc}"
+        log.debug("keystone_registration %s failed:\n%s", name, scrub(traceback.format_exc()))
+    ret["comment"] = scrub(ret["comment"])
+    ret["changes"] = scrub(ret["changes"])
     return ret
 
 
-def _scrub_changes(changes, secrets):
-    if isinstance(changes, dict):
-        return {key: _scrub_changes(value, secrets) for key, value in changes.items()}
-    if isinstance(changes, list):
-        return [_scrub_changes(value, secrets) for value in changes]
-    if isinstance(changes, str):
-        return _scrub(changes, secrets)
-    return changes
+def _fields(**wanted):
+    """The attributes a state sets: those given (not None)."""
+    return {attr: value for attr, value in wanted.items() if value is not None}
 
 
-def _finish(ret, changes, done, planned):
-    """Set the outcome once the changes are known (applied or, in test mode, planned)."""
+def _comparable(have, want):
+    """``have`` made comparable with ``want``: unset text counts as "", a flag as a boolean."""
+    if isinstance(want, bool):
+        return bool(have)
+    if isinstance(want, str):
+        return have or ""
+    return have
+
+
+def _ensure(
+    ret,
+    subject,
+    found,
+    create,
+    new,
+    fields=None,
+    update=None,
+    shown=None,
+    then=None,
+    present="present",
+    created="created",
+    updated="updated",
+    note="",
+):
+    """
+    What every state does with its resource, ``subject`` in the comments.
+
+    found
+        The resource as Keystone has it, or None.
+    create, new
+        ``create(**fields)`` makes a missing resource; ``new`` is what the
+        changes say then.
+    fields, update, shown
+        ``{attribute: wanted value}``: on an existing resource, the
+        differing ones are set with ``update(found, **differing)`` (which
+        returns the resource) and reported as ``{"old": ..., "new": ...}``,
+        ``new`` being ``shown[attribute]`` when given, else the value.
+    then
+        ``then(found, differing, changes)``: a further step on an existing
+        resource; returns a note for the comment.
+    present, created, updated, note
+        The comment: "<subject> is <present>", "<subject> [would be]
+        <created|updated>", each followed by ``note``.
+    """
+    test = __opts__["test"]
+    fields = fields or {}
+    changes = {}
+    if found is None:
+        changes.update(new)
+        if not test:
+            create(**fields)
+        done = created
+    else:
+        differing = {}
+        for attr, want in fields.items():
+            have = getattr(found, attr, None)
+            if _comparable(have, want) != want:
+                differing[attr] = want
+                changes[_CHANGE_KEYS.get(attr, attr)] = {"old": have, "new": (shown or {}).get(attr, want)}
+        if differing and not test:
+            found = update(found, **differing)
+        if then is not None:
+            note += then(found, differing, changes)
+        done = updated
     ret["changes"] = changes
     if not changes:
-        ret["comment"] = done
-    elif __opts__["test"]:
+        ret["comment"] = f"{subject} is {present}{note}"
+    elif test:
         ret["result"] = None
-        ret["comment"] = planned
-    return ret
+        ret["comment"] = f"{subject} would be {done}{note}"
+    else:
+        ret["comment"] = f"{subject} {done}{note}"
 
 
 def _domain(conn, name_or_id):
     domain = conn.identity.find_domain(name_or_id)
     if domain is None:
-        raise _Failure("Domain {} does not exist".format(name_or_id))
+        raise _Failure(f"Domain {name_or_id} does not exist")
     return domain
 
 
@@ -211,9 +215,7 @@ def _find_service(conn, name, service_type):
     query = {"type": service_type} if service_type else {}
     matches = [svc for svc in conn.identity.services(**query) if svc.name == name]
     if len(matches) > 1:
-        raise _Failure(
-            "{} services are named {}; give service_type to pick one".format(len(matches), name)
-        )
+        raise _Failure(f"{len(matches)} services are named {name}; give service_type to pick one")
     return matches[0] if matches else None
 
 
@@ -227,27 +229,15 @@ def region_present(name, description=None, connection=None):
 
     def apply(ret):
         conn = _connect(connection)
-        region = conn.identity.find_region(name)
-        changes = {}
-        if region is None:
-            changes["region"] = {"old": None, "new": name}
-            if not __opts__["test"]:
-                attrs = {"id": name}
-                if description is not None:
-                    attrs["description"] = description
-                conn.identity.create_region(**attrs)
-        elif description is not None and (region.description or "") != description:
-            changes["description"] = {"old": region.description, "new": description}
-            if not __opts__["test"]:
-                conn.identity.update_region(region, description=description)
-        _finish(
+        _ensure(
             ret,
-            changes,
-            "Region {} is present".format(name),
-            "Region {} would be created or updated".format(name),
+            f"Region {name}",
+            conn.identity.find_region(name),
+            create=functools.partial(conn.identity.create_region, id=name),
+            new={"region": {"old": None, "new": name}},
+            fields=_fields(description=description),
+            update=conn.identity.update_region,
         )
-        if changes and not __opts__["test"]:
-            ret["comment"] = "Region {} created or updated".format(name)
 
     return _run(name, connection, apply)
 
@@ -259,28 +249,16 @@ def project_present(name, domain="Default", description=None, connection=None):
 
     def apply(ret):
         conn = _connect(connection)
-        domain_obj = _domain(conn, domain)
-        project = conn.identity.find_project(name, domain_id=domain_obj.id)
-        changes = {}
-        if project is None:
-            changes["project"] = {"old": None, "new": name}
-            if not __opts__["test"]:
-                attrs = {"name": name, "domain_id": domain_obj.id}
-                if description is not None:
-                    attrs["description"] = description
-                conn.identity.create_project(**attrs)
-        elif description is not None and (project.description or "") != description:
-            changes["description"] = {"old": project.description, "new": description}
-            if not __opts__["test"]:
-                conn.identity.update_project(project, description=description)
-        _finish(
+        domain_id = _domain(conn, domain).id
+        _ensure(
             ret,
-            changes,
-            "Project {} is present".format(name),
-            "Project {} would be created or updated".format(name),
+            f"Project {name}",
+            conn.identity.find_project(name, domain_id=domain_id),
+            create=functools.partial(conn.identity.create_project, name=name, domain_id=domain_id),
+            new={"project": {"old": None, "new": name}},
+            fields=_fields(description=description),
+            update=conn.identity.update_project,
         )
-        if changes and not __opts__["test"]:
-            ret["comment"] = "Project {} created or updated".format(name)
 
     return _run(name, connection, apply)
 
@@ -292,19 +270,13 @@ def role_present(name, connection=None):
 
     def apply(ret):
         conn = _connect(connection)
-        changes = {}
-        if conn.identity.find_role(name) is None:
-            changes["role"] = {"old": None, "new": name}
-            if not __opts__["test"]:
-                conn.identity.create_role(name=name)
-        _finish(
+        _ensure(
             ret,
-            changes,
-            "Role {} is present".format(name),
-            "Role {} would be created".format(name),
+            f"Role {name}",
+            conn.identity.find_role(name),
+            create=functools.partial(conn.identity.create_role, name=name),
+            new={"role": {"old": None, "new": name}},
         )
-        if changes and not __opts__["test"]:
-            ret["comment"] = "Role {} created".format(name)
 
     return _run(name, connection, apply)
 
@@ -342,78 +314,47 @@ def user_present(
         if not password:
             raise _Failure("A password is required")
         conn = _connect(connection)
-        domain_obj = _domain(conn, domain)
-        wanted = {"is_enabled": bool(enabled)}
-        if description is not None:
-            wanted["description"] = description
-        if email is not None:
-            wanted["email"] = email
+        domain_id = _domain(conn, domain).id
         project = None
         if default_project:
             project = _find_project(conn, default_project, project_domain or domain)
             if project is None and not __opts__["test"]:
-                raise _Failure("Project {} does not exist".format(default_project))
+                raise _Failure(f"Project {default_project} does not exist")
 
-        user = conn.identity.find_user(name, domain_id=domain_obj.id)
-        changes = {}
-        if user is None:
-            changes["user"] = {"old": None, "new": name}
-            changes["password"] = "set"
-            if not __opts__["test"]:
-                attrs = dict(wanted, name=name, domain_id=domain_obj.id, password=password)
-                if project is not None:
-                    attrs["default_project_id"] = project.id
-                conn.identity.create_user(**attrs)
-            _finish(
-                ret,
-                changes,
-                "",
-                "User {} would be created".format(name),
-            )
-            if not __opts__["test"]:
-                ret["comment"] = "User {} created".format(name)
-            return
-
-        update = {}
-        for attr, value in wanted.items():
-            current = getattr(user, attr, None)
-            if attr != "is_enabled":
-                current = current or ""
-            if current != value:
-                update[attr] = value
-                changes[attr.replace("is_", "")] = {"old": getattr(user, attr, None), "new": value}
-        if default_project:
-            if project is None:
+        def project_and_password(user, differing, changes):
+            test = __opts__["test"]
+            if default_project and project is None:  # test mode: still to be created
                 changes["default_project"] = {"old": None, "new": default_project}
-            elif getattr(user, "default_project_id", None) != project.id:
-                update["default_project_id"] = project.id
-                changes["default_project"] = {
-                    "old": getattr(user, "default_project_id", None),
-                    "new": default_project,
-                }
-        if update and not __opts__["test"]:
-            user = conn.identity.update_user(user, **update)
+            now_enabled = bool(getattr(user, "is_enabled", True))
+            if "is_enabled" in differing and test:
+                now_enabled = bool(enabled)
+            if not now_enabled:
+                return " (disabled, password not verified)"
+            if test and not getattr(user, "is_enabled", True):
+                return " (password verified once the user is enabled)"
+            if not _password_works(connection, user.id, password):
+                changes["password"] = "changed"
+                if not test:
+                    conn.identity.update_user(user, password=password)
+            return ""
 
-        now_enabled = bool(getattr(user, "is_enabled", True))
-        if "is_enabled" in update and __opts__["test"]:
-            now_enabled = bool(enabled)
-        note = ""
-        if not now_enabled:
-            note = " (disabled, password not verified)"
-        elif __opts__["test"] and not getattr(user, "is_enabled", True):
-            note = " (password verified once the user is enabled)"
-        elif not _password_works(connection, user.id, password):
-            changes["password"] = "changed"
-            if not __opts__["test"]:
-                conn.identity.update_user(user, password=password)
-        _finish(
+        _ensure(
             ret,
-            changes,
-            "User {} is present with the desired password{}".format(name, note),
-            "User {} would be updated{}".format(name, note),
+            f"User {name}",
+            conn.identity.find_user(name, domain_id=domain_id),
+            create=functools.partial(conn.identity.create_user, name=name, domain_id=domain_id, password=password),
+            new={"user": {"old": None, "new": name}, "password": "set"},
+            fields=_fields(
+                is_enabled=bool(enabled),
+                description=description,
+                email=email,
+                default_project_id=getattr(project, "id", None),
+            ),
+            shown={"default_project_id": default_project},
+            update=conn.identity.update_user,
+            then=project_and_password,
+            present="present with the desired password",
         )
-        if changes and not __opts__["test"]:
-            ret["comment"] = "User {} updated{}".format(name, note)
 
     return _run(name, connection, apply, secrets=(password,))
 
@@ -436,7 +377,7 @@ def role_granted(
         user_obj = _find_user(conn, user, user_domain)
         project_obj = _find_project(conn, project, project_domain or user_domain)
         missing = [
-            "{} {}".format(kind, value)
+            f"{kind} {value}"
             for kind, value, obj in (
                 ("role", name, role),
                 ("user", user, user_obj),
@@ -444,34 +385,25 @@ def role_granted(
             )
             if obj is None
         ]
-        changes = {}
-        target = "{} on {}".format(user, project)
-        if missing:
-            if not __opts__["test"]:
-                raise _Failure("Missing: {}".format(", ".join(missing)))
-            changes["granted"] = target
-            _finish(ret, changes, "", "")
-            ret["comment"] = "Role {} would be granted to {} once {} exist".format(
-                name, target, ", ".join(missing)
-            )
-            return
-        assignments = list(
-            conn.identity.role_assignments(
+        if missing and not __opts__["test"]:
+            raise _Failure("Missing: {}".format(", ".join(missing)))
+        grant = None
+        if not missing:
+            assignments = conn.identity.role_assignments(
                 user_id=user_obj.id, scope_project_id=project_obj.id, role_id=role.id
             )
-        )
-        if not assignments:
-            changes["granted"] = target
-            if not __opts__["test"]:
-                conn.identity.assign_project_role_to_user(project_obj, user_obj, role)
-        _finish(
+            grant = next(iter(assignments), None)
+        target = f"granted to {user} on {project}"
+        _ensure(
             ret,
-            changes,
-            "Role {} is granted to {}".format(name, target),
-            "Role {} would be granted to {}".format(name, target),
+            f"Role {name}",
+            grant,
+            create=functools.partial(conn.identity.assign_project_role_to_user, project_obj, user_obj, role),
+            new={"granted": f"{user} on {project}"},
+            present=target,
+            created=target,
+            note=" once {} exist".format(", ".join(missing)) if missing else "",
         )
-        if changes and not __opts__["test"]:
-            ret["comment"] = "Role {} granted to {}".format(name, target)
 
     return _run(name, connection, apply)
 
@@ -483,33 +415,16 @@ def service_present(name, type, description=None, enabled=True, connection=None)
 
     def apply(ret):
         conn = _connect(connection)
-        service = _find_service(conn, name, type)
-        changes = {}
-        if service is None:
-            changes["service"] = {"old": None, "new": "{} ({})".format(name, type)}
-            if not __opts__["test"]:
-                attrs = {"name": name, "type": type, "is_enabled": bool(enabled)}
-                if description is not None:
-                    attrs["description"] = description
-                conn.identity.create_service(**attrs)
-        else:
-            update = {}
-            if description is not None and (service.description or "") != description:
-                update["description"] = description
-                changes["description"] = {"old": service.description, "new": description}
-            if bool(service.is_enabled) != bool(enabled):
-                update["is_enabled"] = bool(enabled)
-                changes["enabled"] = {"old": service.is_enabled, "new": bool(enabled)}
-            if update and not __opts__["test"]:
-                conn.identity.update_service(service, **update)
-        _finish(
+        label = f"{name} ({type})"
+        _ensure(
             ret,
-            changes,
-            "Service {} ({}) is present".format(name, type),
-            "Service {} ({}) would be created or updated".format(name, type),
+            f"Service {label}",
+            _find_service(conn, name, type),
+            create=functools.partial(conn.identity.create_service, name=name, type=type),
+            new={"service": {"old": None, "new": label}},
+            fields=_fields(description=description, is_enabled=bool(enabled)),
+            update=conn.identity.update_service,
         )
-        if changes and not __opts__["test"]:
-            ret["comment"] = "Service {} ({}) created or updated".format(name, type)
 
     return _run(name, connection, apply)
 
@@ -532,48 +447,31 @@ def endpoint_present(
         if interface not in ("public", "internal", "admin"):
             raise _Failure("interface must be public, internal or admin")
         conn = _connect(connection)
-        label = "{} {} endpoint in {}".format(name, interface, region)
         service = _find_service(conn, name, service_type)
-        changes = {}
-        if service is None:
-            if not __opts__["test"]:
-                raise _Failure("Service {} does not exist".format(name))
-            changes["endpoint"] = {"old": None, "new": url}
-            _finish(ret, changes, "", "The {} would be created".format(label))
-            return
-        endpoints = list(
-            conn.identity.endpoints(service_id=service.id, interface=interface, region_id=region)
-        )
-        current = next((ep for ep in endpoints if ep.url == url), None)
-        if current is None and endpoints:
-            current = endpoints[0]
-        if current is None:
-            changes["endpoint"] = {"old": None, "new": url}
-            if not __opts__["test"]:
-                conn.identity.create_endpoint(
-                    service_id=service.id,
-                    interface=interface,
-                    url=url,
-                    region_id=region,
-                    is_enabled=bool(enabled),
-                )
-        else:
-            update = {}
-            if current.url != url:
-                update["url"] = url
-                changes["url"] = {"old": current.url, "new": url}
-            if bool(current.is_enabled) != bool(enabled):
-                update["is_enabled"] = bool(enabled)
-                changes["enabled"] = {"old": current.is_enabled, "new": bool(enabled)}
-            if update and not __opts__["test"]:
-                conn.identity.update_endpoint(current, **update)
-        _finish(
+        if service is None and not __opts__["test"]:
+            raise _Failure(f"Service {name} does not exist")
+        current = None
+        if service is not None:
+            endpoints = list(conn.identity.endpoints(service_id=service.id, interface=interface, region_id=region))
+            # The one at the URL, else another one to move there.
+            current = next((ep for ep in endpoints if ep.url == url), endpoints[0] if endpoints else None)
+        _ensure(
             ret,
-            changes,
-            "The {} is {}".format(label, url),
-            "The {} would be set to {}".format(label, url),
+            f"The {name} {interface} endpoint in {region}",
+            current,
+            create=functools.partial(
+                conn.identity.create_endpoint,
+                service_id=getattr(service, "id", None),
+                interface=interface,
+                region_id=region,
+            ),
+            new={"endpoint": {"old": None, "new": url}},
+            fields=_fields(url=url, is_enabled=bool(enabled)),
+            update=conn.identity.update_endpoint,
+            present=url,
+            created=f"set to {url}",
+            updated=f"set to {url}",
+            note="" if service is not None else f" once service {name} exists",
         )
-        if changes and not __opts__["test"]:
-            ret["comment"] = "The {} set to {}".format(label, url)
 
     return _run(name, connection, apply)

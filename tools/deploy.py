@@ -69,11 +69,10 @@ def has_build_prerequisites():
 
 
 def install_build_prerequisites():
-    for manager, packages in BUILD_PREREQUISITES.items():
-        if shutil.which(manager):
-            break
-    else:
+    manager = next((name for name in BUILD_PREREQUISITES if shutil.which(name)), None)
+    if manager is None:
         fail("deploy: neither apt-get nor dnf found: install a C compiler and the Python headers, then run again")
+    packages = BUILD_PREREQUISITES[manager]
     say(f"Installing what pip needs to build Salt: {' '.join(packages)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     if manager == "apt-get":
@@ -170,7 +169,7 @@ def salt_call(*args):
            # Salt's log goes to its file only (render errors would print
            # tracebacks); see logged_problems.
            "--out=json", "--log-level=quiet", *args]
-    return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
 
 
 def render_errors(errors):

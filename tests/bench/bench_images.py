@@ -135,7 +135,7 @@ class Files:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def url(self, name):
-        return "http://127.0.0.1:{}/{}".format(self.httpd.server_address[1], name)
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/{name}"
 
     def stop(self):
         self.httpd.shutdown()
@@ -158,8 +158,8 @@ def run_measured(argv, what):
         err.seek(0)
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
-        raise SystemExit("{} failed ({}):\n{}\n{}".format(
-            what, proc.returncode, stdout.decode()[-3000:], stderr.decode()[-3000:]))
+        raise SystemExit(
+            f"{what} failed ({proc.returncode}):\n{stdout.decode()[-3000:]}\n{stderr.decode()[-3000:]}")
     return seconds, usage.ru_maxrss * 1024, stdout
 
 
@@ -174,7 +174,7 @@ class Salt:
             (root / name).symlink_to(pathlib.Path(formula_dir).resolve() / name)
 
     def write(self, name, states):
-        path = self.root / "{}.sls".format(name)
+        path = self.root / f"{name}.sls"
         path.touch(mode=0o600)
         path.write_text(json.dumps(states, indent=1))  # JSON is YAML
         return name
@@ -183,12 +183,12 @@ class Salt:
         argv = self.command + ["--file-root", str(self.root), "--out", "json",
                                "--retcode-passthrough", "state.apply", sls]
         if self.pillar:
-            argv.append("pillar={}".format(self.pillar))
+            argv.append(f"pillar={self.pillar}")
         seconds, peak, out = run_measured(argv, what)
         results = json.loads(out)["local"]
         failed = {key: val["comment"] for key, val in results.items() if not val["result"]}
         if failed:
-            raise SystemExit("{}: states failed: {}".format(what, failed))
+            raise SystemExit(f"{what}: states failed: {failed}")
         changed = sorted(val["name"] for val in results.values() if val["changes"])
         return seconds, peak, changed
 
@@ -210,7 +210,7 @@ def absent(name, connection):
 
 
 def mib(value):
-    return "{:.0f} MiB".format(value / MiB)
+    return f"{value / MiB:.0f} MiB"
 
 
 # --------------------------------------------------------------------- bench
@@ -218,7 +218,7 @@ def mib(value):
 
 def bench_big(args, salt, files, connection, workdir):
     size = args.size_mib * MiB
-    print("Writing a {} MiB image of random data ...".format(args.size_mib), flush=True)
+    print(f"Writing a {args.size_mib} MiB image of random data ...", flush=True)
     sums = write_image(workdir / "bench.img", size)
     url = files.url("bench.img")
     chosen = {"none": {}, "all": sums}.get(args.checksums, {args.checksums: sums.get(args.checksums)})
@@ -270,7 +270,7 @@ def bench_big(args, salt, files, connection, workdir):
 
 
 def bench_reapply(args, salt, files, connection, workdir):
-    names = ["bench-noop-{:02d}".format(number) for number in range(args.images)]
+    names = [f"bench-noop-{number:02d}" for number in range(args.images)]
     sums = {}
     for number, name in enumerate(names):
         sums[name] = write_image(workdir / (name + ".img"), MiB + number, name)
@@ -282,14 +282,14 @@ def bench_reapply(args, salt, files, connection, workdir):
         name: present(name, files.url(name + ".img"), connection) for name in names})
     cleanup = salt.write("bench_many_cleanup", {name: absent(name, connection) for name in names})
     salt.apply(cleanup, "cleanup")
-    salt.apply(without_sums, "seeding {} images".format(len(names)))
+    salt.apply(without_sums, f"seeding {len(names)} images")
 
     def median_of(sls, what, expect_changes=False):
         times = []
         for _ in range(args.reapply_rounds):
             seconds, _, changed = salt.apply(sls, what)
             if changed and not expect_changes:
-                raise SystemExit("{}: the re-apply changed {}".format(what, changed))
+                raise SystemExit(f"{what}: the re-apply changed {changed}")
             times.append(seconds)
         return statistics.median(times)
 
@@ -321,14 +321,14 @@ def main():
         tmp.cleanup()
 
     checks = [
-        ("median wall-time ratio state / by hand ({} MiB, {} rounds, checksums: {})".format(
-            args.size_mib, args.rounds, args.checksums), "{:.2f}".format(ratio), ratio <= 1.0, "<= 1.0"),
+        (f"median wall-time ratio state / by hand ({args.size_mib} MiB, {args.rounds} rounds, "
+         f"checksums: {args.checksums})", f"{ratio:.2f}", ratio <= 1.0, "<= 1.0"),
         ("peak RSS of salt-call", mib(peak), peak <= 200 * MiB, "<= 200 MiB"),
-        ("no-change re-apply of {} images with checksums, over empty state.apply".format(args.images),
-         "{:+.2f} s ({:.2f} s vs {:.2f} s)".format(sums_time - empty_time, sums_time, empty_time),
+        (f"no-change re-apply of {args.images} images with checksums, over empty state.apply",
+         f"{sums_time - empty_time:+.2f} s ({sums_time:.2f} s vs {empty_time:.2f} s)",
          sums_time - empty_time <= 3.0, "<= 3 s"),
-        ("no-change re-apply of {} images without checksums, over empty state.apply".format(args.images),
-         "{:+.2f} s ({:.2f} s vs {:.2f} s)".format(heads_time - empty_time, heads_time, empty_time),
+        (f"no-change re-apply of {args.images} images without checksums, over empty state.apply",
+         f"{heads_time - empty_time:+.2f} s ({heads_time:.2f} s vs {empty_time:.2f} s)",
          heads_time - empty_time <= 3.0, "<= 3 s"),
     ]
     print()

@@ -15,7 +15,7 @@ import yaml
 
 from . import CACHE_DIR, REPO_ROOT
 from .images import HOST_CA_BUNDLE
-from .podman import PodmanError, exists, exec_, podman
+from .podman import PodmanError, exec_, exists, podman
 
 FORMULA_MOUNT = "/srv/formula"
 HARNESS_MOUNT = "/srv/harness"
@@ -196,7 +196,7 @@ class Deployment:
         try:
             pillar = json.loads(proc.stdout)["local"]
         except (ValueError, KeyError, TypeError):
-            raise PodmanError(f"{node.name}: pillar.items printed no JSON (exit {proc.returncode})")
+            raise PodmanError(f"{node.name}: pillar.items printed no JSON (exit {proc.returncode})") from None
         problems = []
         if pillar.get("_errors"):
             problems.append("pillar errors: " + " | ".join(str(e)[:200] for e in pillar["_errors"]))

@@ -11,11 +11,11 @@ import copy
 import hashlib
 import http
 import http.server
-import importlib.util
 import itertools
 import json as jsonlib
 import logging
 import pathlib
+import sys
 import threading
 import time
 import tracemalloc
@@ -27,7 +27,8 @@ import pytest
 import requests
 from keystoneauth1 import exceptions as ks_exceptions
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from saltmodules import functions, load
+
 MiB = 1024 * 1024
 
 PASSWORD = "Gl@nce-S3cret/pw"
@@ -136,8 +137,8 @@ class FakeGlance:
             )
         if self.unreachable:
             raise ks_exceptions.ConnectFailure(
-                "Unable to establish connection to http://glance.test:9292/v2{}: "
-                "[Errno 111] Connection refused".format(path)
+                f"Unable to establish connection to http://glance.test:9292/v2{path}: "
+                "[Errno 111] Connection refused"
             )
         segments = path.strip("/").split("/")
         if segments == ["images"]:
@@ -161,10 +162,10 @@ class FakeGlance:
 
     def _now(self):
         tick = next(self._clock)
-        return "2026-01-01T{:02d}:{:02d}:{:02d}Z".format(tick // 3600, tick // 60 % 60, tick % 60)
+        return f"2026-01-01T{tick // 3600:02d}:{tick // 60 % 60:02d}:{tick % 60:02d}Z"
 
     def _new(self, attrs):
-        image_id = "img-{:04d}".format(next(self._ids))
+        image_id = f"img-{next(self._ids):04d}"
         now = self._now()
         image = {
             "id": image_id, "name": None, "status": "queued", "visibility": "shared",
@@ -172,7 +173,7 @@ class FakeGlance:
             "os_hash_value": None, "size": None, "virtual_size": None, "min_disk": 0,
             "min_ram": 0, "disk_format": None, "container_format": None, "tags": [],
             "os_hidden": False, "owner": "admin", "created_at": now, "updated_at": now,
-            "self": "/v2/images/" + image_id, "file": "/v2/images/{}/file".format(image_id),
+            "self": "/v2/images/" + image_id, "file": f"/v2/images/{image_id}/file",
             "schema": "/v2/schemas/image",
         }
         image.update(attrs)
@@ -222,9 +223,9 @@ class FakeGlance:
             return FakeResponse(403, content=b"Policy doesn't allow publicize_image to be performed.")
         for key, value in body.items():
             if key in _READ_ONLY:
-                return FakeResponse(403, content="Attribute '{}' is read-only.".format(key).encode())
+                return FakeResponse(403, content=f"Attribute '{key}' is read-only.".encode())
             if not self._check_value(key, value):
-                return FakeResponse(400, content="Bad value for {}".format(key).encode())
+                return FakeResponse(400, content=f"Bad value for {key}".encode())
         return FakeResponse(201, self._new(dict(body, owner=owner)))
 
     def _show(self, image, **_):
@@ -245,7 +246,7 @@ class FakeGlance:
                 del updated[key]
             elif op["op"] in ("add", "replace"):
                 if op["op"] == "replace" and key not in updated:
-                    return FakeResponse(409, content="Property {} does not exist.".format(key).encode())
+                    return FakeResponse(409, content=f"Property {key} does not exist.".encode())
                 if not self._check_value(key, op["value"]):
                     return FakeResponse(400, content=b"bad value")
                 updated[key] = op["value"]
@@ -280,7 +281,7 @@ class FakeGlance:
             if self.keep_data:
                 kept.append(chunk)
         if hasattr(data, "len") and data.len != count:
-            raise AssertionError("Content-Length {} but {} bytes sent".format(data.len, count))
+            raise AssertionError(f"Content-Length {data.len} but {count} bytes sent")
         return b"".join(kept), count, md5.hexdigest(), sha512.hexdigest()
 
     def _upload(self, image, data=None, headers=None, **_):
@@ -411,7 +412,7 @@ class SourceServer:
         return self.url(path)
 
     def url(self, path, userinfo=""):
-        return "http://{}127.0.0.1:{}{}".format(userinfo, self.httpd.server_address[1], path)
+        return f"http://{userinfo}127.0.0.1:{self.httpd.server_address[1]}{path}"
 
     def count(self, method, path=None):
         return sum(1 for req in self.requests if req[0] == method and path in (None, req[1]))
@@ -424,16 +425,6 @@ class SourceServer:
 # ------------------------------------------------------------------ fixtures
 
 
-def load(kind, dunders):
-    path = ROOT / kind / "glance_image.py"
-    spec = importlib.util.spec_from_file_location("glance_image_{}_under_test".format(kind), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    for key, value in dunders.items():
-        setattr(module, key, value)
-    return module
-
-
 class Env:
     """The modules wired as Salt's loader would, on a fake SDK connection."""
 
@@ -443,21 +434,20 @@ class Env:
         self.connects = []
         self.cp_calls = []
         self.opts = {"test": False}
-        self.mod = load("_modules", {"__context__": {}, "__salt__": {
-            "cp.hash_file": self._hash_file, "cp.cache_file": self._cache_file}})
+        self.sdk = load("_modules/openstack_sdk.py", __context__={})
+        self.salt = functions(self.sdk)
+        self.salt.update({"cp.hash_file": self._hash_file, "cp.cache_file": self._cache_file})
+        self.mod = load("_modules/glance_image.py", __context__={}, __salt__=self.salt)
         self.mod.POLL_INTERVAL = 0
-        self.state = load("_states", {"__opts__": self.opts, "__salt__": {
-            "glance_image.connect": self.mod.connect,
-            "glance_image.source": self.mod.source,
-            "glance_image.digest": self.mod.digest,
-        }})
+        self.salt.update(functions(self.mod))
+        self.state = load("_states/glance_image.py", __opts__=self.opts, __salt__=self.salt)
         self.salt_files = {}
 
         def fake_connect(**kwargs):
             self.connects.append(kwargs)
             return SimpleNamespace(image=glance, current_project_id="admin")
 
-        monkeypatch.setattr(self.mod.openstack, "connect", fake_connect)
+        monkeypatch.setattr(self.sdk.openstack, "connect", fake_connect)
 
     def _hash_file(self, url, saltenv="base"):
         self.cp_calls.append(("hash_file", url))
@@ -740,7 +730,7 @@ def test_rotate_prunes_backups_beyond_the_limit(env, server, glance):
     versions = [payload(MiB + i, seed=bytes([i])) for i in range(4)]
     ids = []
     for i, data in enumerate(versions):
-        url = server.add("/v{}.img".format(i), data)
+        url = server.add(f"/v{i}.img", data)
         ret = seeded(env, source=url, checksums={"md5": digests(data)["md5"]},
                      on_change="rotate", backups=2)
         ids.append(glance.named("cirros")[0]["id"])
@@ -917,7 +907,7 @@ def test_short_read_fails_and_leaves_no_image(env, server, glance):
     url = server.add("/short.img", DATA, short_by=1000)
     ret = env.present(source=url)
     assert ret["result"] is False
-    assert "of {} bytes".format(len(DATA) + 1000) in ret["comment"], ret["comment"]
+    assert f"of {len(DATA) + 1000} bytes" in ret["comment"], ret["comment"]
     assert glance.images == {}
 
 
@@ -1038,7 +1028,7 @@ def test_glance_refusal_is_reported_with_its_reason(env, server, glance):
 def test_no_credential_in_output_or_logs(env, server, glance, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     url = server.add("/cirros.img", DATA)
-    secret_url = server.url("/cirros.img", userinfo="reader:{}@".format(SOURCE_PASSWORD))
+    secret_url = server.url("/cirros.img", userinfo=f"reader:{SOURCE_PASSWORD}@")
     ret = seeded(env, source=secret_url)
     image = glance.named("cirros")[0]
     assert image["owner_specified.salt.source"] == url  # recorded without credentials
@@ -1047,14 +1037,14 @@ def test_no_credential_in_output_or_logs(env, server, glance, monkeypatch, caplo
 
     def refuse(url, method, **kwargs):
         raise ks_exceptions.Unauthorized(
-            "The request you have made requires authentication; password {} refused".format(PASSWORD))
+            f"The request you have made requires authentication; password {PASSWORD} refused")
 
     monkeypatch.setattr(glance, "request", refuse)
     ret = env.present(source=secret_url)
     assert ret["result"] is False and "********" in ret["comment"]
     leaks.append(ret)
     monkeypatch.undo()
-    leaks.append(env.present(source=server.url("/missing.img", userinfo="u:{}@".format(SOURCE_PASSWORD))))
+    leaks.append(env.present(source=server.url("/missing.img", userinfo=f"u:{SOURCE_PASSWORD}@")))
     text = repr(leaks) + caplog.text
     assert PASSWORD not in text and SOURCE_PASSWORD not in text
 
@@ -1173,7 +1163,7 @@ def test_memory_stays_bounded_while_streaming(env, server, glance):
         tracemalloc.stop()
     assert ret["result"] is True, ret["comment"]
     assert glance.named("cirros")[0]["size"] == size
-    assert peak < 8 * MiB, "peak {:.1f} MiB".format(peak / MiB)
+    assert peak < 8 * MiB, f"peak {peak / MiB:.1f} MiB"
 
 
 # --------------------------------------------------------------- arguments
@@ -1269,3 +1259,13 @@ def test_connection_without_keystone_sends_identity_headers(env, server, glance)
 def test_connection_without_keystone_needs_an_endpoint(env, glance):
     ret = env.present(source="http://127.0.0.1:9/x.img", connection={"auth_type": "none"})
     assert ret["result"] is False and "needs endpoint" in ret["comment"]
+
+
+def test_without_the_sdk_module_neither_module_loads(env):
+    assert env.mod.__virtual__() == "glance_image" and env.state.__virtual__() == "glance_image"
+    env.mod.__salt__ = {}
+    env.state.__salt__ = {}
+    for module in (env.mod, env.state):
+        loaded, message = module.__virtual__()
+        assert loaded is False
+        assert "openstacksdk" in message and sys.executable in message

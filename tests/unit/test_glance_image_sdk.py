@@ -62,7 +62,7 @@ class GlanceFront:
                     port = self.server.server_address[1]
                     return self._send(300, {"versions": [{
                         "id": "v2.16", "status": "CURRENT",
-                        "links": [{"rel": "self", "href": "http://127.0.0.1:{}/v2/".format(port)}],
+                        "links": [{"rel": "self", "href": f"http://127.0.0.1:{port}/v2/"}],
                     }]})
                 body, data = None, None
                 if self.command == "PUT":
@@ -102,7 +102,7 @@ class GlanceFront:
 
     @property
     def endpoint(self):
-        return "http://127.0.0.1:{}".format(self.httpd.server_address[1])
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def stop(self):
         self.httpd.shutdown()

@@ -1,13 +1,16 @@
 """Unit tests of the keystone_registration custom state, with a fake SDK connection."""
 
-import importlib.util
 import itertools
-import pathlib
+import logging
+import sys
 from types import SimpleNamespace
 
+# A requirement (requirements.txt), imported plainly: without it these tests
+# fail rather than skip.
+import openstack
 import pytest
 
-MODULE_PATH = pathlib.Path(__file__).resolve().parents[2] / "_states" / "keystone_registration.py"
+from saltmodules import functions, load
 
 ADMIN_PASSWORD = "Adm1n$ecret"
 GLANCE_PASSWORD = "Ks$ecret@glance"
@@ -38,7 +41,7 @@ class FakeIdentity:
         self.writes = []
 
     def _new_id(self):
-        return "id{}".format(next(self._ids))
+        return f"id{next(self._ids)}"
 
     def _write(self, what):
         self.writes.append(what)
@@ -136,7 +139,7 @@ class FakeIdentity:
         self.assignments.append({"user": user.id, "project": project.id, "role": role.id})
 
     # catalog
-    def services(self, type=None):  # pylint: disable=redefined-builtin
+    def services(self, type=None):
         return iter([s for s in self.service_list if type in (None, s.type)])
 
     def create_service(self, **attrs):
@@ -179,26 +182,26 @@ def identity():
 
 @pytest.fixture
 def mod(identity, monkeypatch):
-    spec = importlib.util.spec_from_file_location("keystone_registration", MODULE_PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    if not module.HAS_SDK:
-        pytest.skip("openstacksdk is not installed")
-    module.__opts__ = {"test": False}
-    module.__context__ = {}
+    """The state, wired to the real openstack_sdk module on a fake connection."""
+    sdk = load("_modules/openstack_sdk.py", __context__={})
+    assert sdk.openstack is openstack
+    salt = functions(sdk)
+    module = load("_states/keystone_registration.py", __opts__={"test": False}, __salt__=salt)
     connects = []
+    probes = []
 
     def fake_connect(**kwargs):
         connects.append(kwargs)
         return SimpleNamespace(identity=identity)
 
-    def fake_password_works(connection, user_id, password):
-        assert connection["password"] == ADMIN_PASSWORD
-        return identity.passwords.get(user_id) == password
+    def fake_authenticates(probe):
+        probes.append(probe)
+        return identity.passwords.get(probe["user_id"]) == probe["password"]
 
-    monkeypatch.setattr(module.openstack, "connect", fake_connect)
-    monkeypatch.setattr(module, "_password_works", fake_password_works)
+    monkeypatch.setattr(openstack, "connect", fake_connect)
+    salt["openstack_sdk.authenticates"] = fake_authenticates
     module.connects = connects
+    module.probes = probes
     return module
 
 
@@ -262,6 +265,86 @@ def test_first_run_creates_everything(mod, identity):
     assert {e.region_id for e in identity.endpoint_list} == {"RegionTwo"}
     assert rets[2]["changes"]["password"] == "set"
     assert_no_secret(rets)
+
+
+def comments(rets):
+    return [ret["comment"] for ret in rets]
+
+
+def roles_and_catalog(role, grant, service, endpoint):
+    """The comments of the states after the user's, in register's order."""
+    texts = []
+    for name in ("admin", "service"):
+        texts += [role.format(role=name), grant.format(role=name)]
+    return texts + [service] + [endpoint.format(interface=i) for i in ("public", "internal", "admin")]
+
+
+def test_comments_say_what_was_done_or_would_be(mod):
+    rets = register(mod)
+    assert comments(rets) == [
+        "Region RegionTwo created", "Project service created", "User glance created",
+    ] + roles_and_catalog(
+        role="Role {role} created",
+        grant="Role {role} granted to glance on service",
+        service="Service glance (image) created",
+        endpoint="The glance {interface} endpoint in RegionTwo set to http://glance.test:9292",
+    )
+    assert comments(register(mod)) == [
+        "Region RegionTwo is present", "Project service is present",
+        "User glance is present with the desired password",
+    ] + roles_and_catalog(
+        role="Role {role} is present",
+        grant="Role {role} is granted to glance on service",
+        service="Service glance (image) is present",
+        endpoint="The glance {interface} endpoint in RegionTwo is http://glance.test:9292",
+    )
+
+
+def test_test_mode_comments_on_empty_keystone(mod):
+    mod.__opts__["test"] = True
+    assert comments(register(mod)) == [
+        "Region RegionTwo would be created", "Project service would be created",
+        "User glance would be created",
+    ] + roles_and_catalog(
+        role="Role {role} would be created",
+        grant="Role {role} would be granted to glance on service once role {role}, user glance, project "
+        "service exist",
+        service="Service glance (image) would be created",
+        endpoint="The glance {interface} endpoint in RegionTwo would be set to http://glance.test:9292 once "
+        "service glance exists",
+    )
+
+
+def test_attributes_are_updated_in_place(mod, identity):
+    register(mod)
+    identity.writes.clear()
+    ret = mod.region_present("RegionTwo", description="Second region", connection=CONNECTION)
+    assert ret["changes"] == {"description": {"old": "", "new": "Second region"}}
+    assert ret["comment"] == "Region RegionTwo updated"
+    ret = mod.service_present("glance", "image", description="Images", enabled=False, connection=CONNECTION)
+    assert ret["changes"] == {
+        "description": {"old": "OpenStack Image service", "new": "Images"},
+        "enabled": {"old": True, "new": False},
+    }
+    assert ret["comment"] == "Service glance (image) updated"
+    assert identity.writes == ["update_region", "update_service"]
+    assert identity.service_list[0].is_enabled is False
+
+
+def test_default_project_is_changed_by_name(mod, identity):
+    register(mod)
+    mod.project_present("other", connection=CONNECTION)
+    identity.writes.clear()
+    old = identity.users[0].default_project_id
+    mod.__opts__["test"] = True
+    ret = mod.user_present("glance", GLANCE_PASSWORD, default_project="other", connection=CONNECTION)
+    assert ret["result"] is None and ret["comment"] == "User glance would be updated"
+    mod.__opts__["test"] = False
+    ret = mod.user_present("glance", GLANCE_PASSWORD, default_project="other", connection=CONNECTION)
+    assert ret["changes"] == {"default_project": {"old": old, "new": "other"}}
+    assert ret["comment"] == "User glance updated"
+    assert identity.writes == ["update_user:default_project_id"]
+    assert identity.users[0].default_project_id == identity.projects[1].id
 
 
 def test_second_run_changes_nothing(mod, identity):
@@ -362,15 +445,36 @@ def test_missing_domain_fails(mod):
     assert ret["comment"] == "Domain Nowhere does not exist"
 
 
-def test_sdk_errors_fail_without_secrets(mod, identity, monkeypatch):
+def test_sdk_errors_fail_without_secrets(mod, identity, monkeypatch, caplog):
+    caplog.set_level(logging.DEBUG)
+
     def broken(name_or_id):
-        raise RuntimeError("cannot reach http://admin:{}@keystone.test".format(ADMIN_PASSWORD))
+        raise RuntimeError(f"cannot reach http://admin:{ADMIN_PASSWORD}@keystone.test")
 
     monkeypatch.setattr(identity, "find_region", broken)
     ret = mod.region_present("RegionOne", connection=CONNECTION)
     assert ret["result"] is False
     assert "RuntimeError" in ret["comment"]
+    assert "RuntimeError" in caplog.text  # the traceback, for debugging
+    assert_no_secret([ret, caplog.text])
+
+
+def test_user_password_is_a_secret_too(mod, identity, monkeypatch):
+    def broken(**attrs):
+        raise RuntimeError(f"refused: {attrs}")
+
+    monkeypatch.setattr(identity, "create_user", broken)
+    ret = mod.user_present("glance", GLANCE_PASSWORD, connection=CONNECTION)
+    assert ret["result"] is False and "********" in ret["comment"]
     assert_no_secret([ret])
+
+
+def test_without_the_sdk_module_the_state_does_not_load(mod):
+    assert mod.__virtual__() == "keystone_registration"
+    mod.__salt__ = {}
+    loaded, message = mod.__virtual__()
+    assert loaded is False
+    assert "openstacksdk" in message and sys.executable in message
 
 
 def test_connection_needs_auth_url(mod):
@@ -390,27 +494,14 @@ def test_endpoint_interface_is_checked(mod):
     assert ret["result"] is False
 
 
-def test_password_probe_distinguishes_unauthorized(mod, monkeypatch):
-    """The real _password_works: 401 means a wrong password, other errors propagate."""
-    spec = importlib.util.spec_from_file_location("keystone_registration_real", MODULE_PATH)
-    real = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(real)
-    outcomes = []
-
-    class FakeSession:
-        def __init__(self, auth, verify):
-            self.auth = auth
-            self.verify = verify
-
-        def get_token(self):
-            outcome = outcomes.pop(0)
-            if outcome is not None:
-                raise outcome
-            return "token"
-
-    monkeypatch.setattr(real.ks_session, "Session", FakeSession)
-    outcomes[:] = [None, real.ks_exceptions.Unauthorized(), real.ks_exceptions.ConnectFailure()]
-    assert real._password_works(CONNECTION, "id1", "pw") is True
-    assert real._password_works(CONNECTION, "id1", "pw") is False
-    with pytest.raises(real.ks_exceptions.ConnectFailure):
-        real._password_works(CONNECTION, "id1", "pw")
+def test_password_is_probed_at_the_administrators_keystone(mod, identity):
+    register(mod)
+    connection = dict(CONNECTION, cacert="/etc/ssl/keystone.pem")
+    mod.user_present("glance", GLANCE_PASSWORD, default_project="service", connection=connection)
+    assert mod.probes[-1] == {
+        "auth_url": CONNECTION["auth_url"],
+        "cacert": "/etc/ssl/keystone.pem",
+        "verify": None,
+        "user_id": identity.users[0].id,
+        "password": GLANCE_PASSWORD,
+    }

@@ -6,6 +6,7 @@ them. Which module stands for a library is map data, so the tests point it
 at a module that exists (json) or one that cannot (a name with no module).
 """
 import importlib.util
+import re
 import sys
 
 import pytest
@@ -129,8 +130,10 @@ def openstack_modules():
     sys.modules.update(saved)
 
 
-@pytest.mark.parametrize("relative", ["_modules/glance_image.py", "_states/keystone_registration.py"])
-def test_salts_own_openstack_package_does_not_shadow_the_sdk(relative, openstack_modules):
+SDK_MODULE = "_modules/openstack_sdk.py"
+
+
+def test_salts_own_openstack_package_does_not_shadow_the_sdk(openstack_modules):
     """Salt 3008 left salt/utils/openstack in sys.modules as `openstack` after
     a module refresh, and the SDK installed in that very run then failed to
     import (`No module named 'openstack.exceptions'`)."""
@@ -140,7 +143,7 @@ def test_salts_own_openstack_package_does_not_shadow_the_sdk(relative, openstack
         del sys.modules[name]
     sys.modules["openstack"] = impostor
     sys.modules["openstack.nova"] = type(sys)("openstack.nova")
-    module = _load(relative)
+    module = _load(SDK_MODULE)
     assert module.HAS_SDK is True
     assert sys.modules["openstack"] is not impostor
     assert "openstack.nova" not in sys.modules
@@ -149,6 +152,14 @@ def test_salts_own_openstack_package_does_not_shadow_the_sdk(relative, openstack
 def test_the_sdk_itself_is_left_alone(openstack_modules):
     import openstack
 
-    module = _load("_states/keystone_registration.py")
+    module = _load(SDK_MODULE)
     module._forget_salts_own_openstack()
     assert sys.modules["openstack"] is openstack
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "_modules").glob("*.py")) + sorted((REPO / "_states").glob("*.py")),
+                         ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_only_the_sdk_module_imports_the_sdk(path):
+    """The guard above lives in one module: any other reaches the SDK through it."""
+    imports = re.findall(r"^\s*(?:import|from)\s+(openstack|keystoneauth1)\b", path.read_text(), re.MULTILINE)
+    assert bool(imports) == (path.relative_to(REPO).as_posix() == SDK_MODULE), imports

@@ -1,0 +1,172 @@
+"""
+The formula's one door to openstacksdk: the other custom modules reach the
+SDK only through this execution module (``__salt__["openstack_sdk.*"]``),
+so the import, the connection set-up and the rule for secrets live here
+once.
+
+* :func:`connect`: an openstacksdk connection for a connection mapping,
+  cached for the run.
+* :func:`authenticates`: whether credentials get a token from Keystone.
+* :func:`failure`: what an exception of the SDK or of keystoneauth means.
+* :func:`secrets` and :func:`scrub`: what counts as a secret, and the text
+  or data without it.
+
+:depends: openstacksdk
+"""
+
+import hashlib
+import os
+import sys
+
+
+def _forget_salts_own_openstack():
+    """Salt's loader can leave its own salt/utils/openstack package in
+    sys.modules under the top-level name ``openstack`` (seen on Salt 3008
+    after the modules are reloaded within a run), which then shadows
+    openstacksdk: ``import openstack.exceptions`` fails although the SDK is
+    installed. Forget that entry so the import below finds the SDK."""
+    module = sys.modules.get("openstack")
+    marker = os.path.join("salt", "utils", "openstack")
+    if module is not None and marker in (getattr(module, "__file__", None) or ""):
+        for name in [n for n in sys.modules if n == "openstack" or n.startswith("openstack.")]:
+            del sys.modules[name]
+
+
+_forget_salts_own_openstack()
+
+try:
+    import openstack
+    import openstack.exceptions
+    from keystoneauth1 import exceptions as ks_exceptions
+    from keystoneauth1 import session as ks_session
+    from keystoneauth1.identity import v3 as ks_v3
+
+    HAS_SDK = True
+    IMPORT_ERROR = None
+except ImportError as exc:
+    HAS_SDK = False
+    IMPORT_ERROR = str(exc)
+
+__virtualname__ = "openstack_sdk"
+
+MASK = "********"
+
+# The one rule for secrets, for every module of the formula: a secret is the
+# value of any key of the connection mapping, at any depth (clouds.yaml style
+# ``auth`` included), whose name contains one of these words (password,
+# token, application_credential_secret, ...), and any further string the
+# caller names (a user's new password, the password in a source URL).
+SECRET_WORDS = ("password", "secret", "token")
+
+
+def __virtual__():
+    if not HAS_SDK:
+        return (
+            False,
+            f"openstacksdk is not importable by the Python that runs Salt ({sys.executable}): {IMPORT_ERROR}",
+        )
+    return __virtualname__
+
+
+def connect(connection=None, **options):
+    """
+    An openstacksdk connection for ``connection``, cached for the run.
+
+    ``connection`` is the formula's connection mapping: ``openstack.connect``
+    keywords (``auth_url``, ``username``, ``password``, ``project_name``,
+    ``user_domain_name``, ``region_name``, ``cacert``, ``verify``, ...)
+    and/or ``cloud`` (a clouds.yaml entry). Explicit keywords stand alone:
+    only a cloud name (or nothing) reads clouds.yaml, and only nothing at
+    all reads ``OS_*`` variables. ``options`` are the calling module's own
+    keywords (``app_name``, ``connect_retries``, ...); the mapping's keys
+    win over them.
+
+    Nothing goes over the network until the first request.
+    """
+    args = dict(options)
+    args.update(connection or {})
+    given = set(connection or {})
+    key = hashlib.sha256(repr(sorted(args.items())).encode("utf-8")).hexdigest()
+    cache = __context__.setdefault("openstack_sdk.connections", {})
+    if key not in cache:
+        cache[key] = openstack.connect(
+            load_yaml_config=("cloud" in given or not given),
+            load_envvars=not given,
+            **args,
+        )
+    return cache[key]
+
+
+def authenticates(connection):
+    """
+    Whether the credentials of ``connection`` get an (unscoped) token:
+    ``auth_url``, ``password`` and ``user_id`` (or ``username`` with
+    ``user_domain_name`` or ``user_domain_id``), plus ``cacert`` or
+    ``verify``. False when Keystone refuses them (HTTP 401); any other
+    failure is raised.
+    """
+    auth_keys = ("auth_url", "password", "user_id", "username", "user_domain_name", "user_domain_id")
+    auth = ks_v3.Password(**{key: connection[key] for key in auth_keys if connection.get(key) is not None})
+    verify = connection.get("cacert") or connection.get("verify")
+    session = ks_session.Session(auth=auth, verify=True if verify is None else verify)
+    try:
+        session.get_token()
+    except ks_exceptions.Unauthorized:
+        return False
+    return True
+
+
+def failure(exc):
+    """
+    What ``exc`` means when openstacksdk or keystoneauth raised it:
+    ``"unreachable"`` (nothing answered, or the service's endpoint did not
+    answer its version discovery), ``"error"`` (any other failure of
+    theirs), or None (not theirs).
+    """
+    unreachable = (
+        ks_exceptions.ConnectionError,
+        ks_exceptions.DiscoveryFailure,
+        openstack.exceptions.ServiceDiscoveryException,
+    )
+    if isinstance(exc, unreachable):
+        return "unreachable"
+    if isinstance(exc, (ks_exceptions.ClientException, openstack.exceptions.SDKException)):
+        return "error"
+    return None
+
+
+def secrets(connection=None, also=()):
+    """The secrets of ``connection`` and ``also`` (see SECRET_WORDS), longest first."""
+    found = []
+
+    def walk(value, key=""):
+        if isinstance(value, dict):
+            for sub_key, sub_value in value.items():
+                walk(sub_value, str(sub_key).lower())
+        elif value and any(word in key for word in SECRET_WORDS):
+            found.append(str(value))
+
+    walk(connection or {})
+    found.extend(str(value) for value in also if value)
+    # Longest first: a secret that contains another is masked whole.
+    return sorted(set(found), key=len, reverse=True)
+
+
+def scrub(value, connection=None, also=()):
+    """
+    ``value`` with every secret of ``connection`` and ``also`` masked: in a
+    string, and in the keys and items of dicts and lists, at any depth.
+    Other values are returned as they are.
+    """
+    return _masked(value, secrets(connection, also))
+
+
+def _masked(value, hidden):
+    if isinstance(value, dict):
+        return {_masked(key, hidden): _masked(item, hidden) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item, hidden) for item in value]
+    if isinstance(value, str):
+        for secret in hidden:
+            value = value.replace(secret, MASK)
+    return value

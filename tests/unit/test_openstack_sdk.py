@@ -1,0 +1,140 @@
+"""Unit tests of the openstack_sdk execution module: the one place the custom
+modules get openstacksdk, connections and the rule for secrets from."""
+
+import sys
+from types import SimpleNamespace
+
+import openstack
+import openstack.exceptions
+import pytest
+from keystoneauth1 import exceptions as ks_exceptions
+
+from saltmodules import load
+
+PASSWORD = "Adm1n$ecret"
+
+
+@pytest.fixture(name="sdk")
+def fixture_sdk(monkeypatch):
+    module = load("_modules/openstack_sdk.py", __context__={})
+    module.connects = []
+
+    def fake_connect(**kwargs):
+        module.connects.append(kwargs)
+        return SimpleNamespace(kwargs=kwargs)
+
+    monkeypatch.setattr(openstack, "connect", fake_connect)
+    return module
+
+
+def test_loads_with_the_sdk_and_says_why_not_without(sdk):
+    assert sdk.__virtual__() == "openstack_sdk"
+    sdk.HAS_SDK, sdk.IMPORT_ERROR = False, "No module named 'openstack'"
+    loaded, message = sdk.__virtual__()
+    assert loaded is False
+    assert "openstacksdk" in message and sys.executable in message and "No module named" in message
+
+
+# -------------------------------------------------------------- connections
+
+
+@pytest.mark.parametrize("connection, yaml, envvars", [
+    ({"auth_url": "http://keystone.test:5000/v3", "password": PASSWORD}, False, False),
+    ({"cloud": "seeding"}, True, False),
+    ({}, True, True),
+    (None, True, True),
+])
+def test_explicit_keywords_stand_alone(sdk, connection, yaml, envvars):
+    sdk.connect(connection, app_name="salt-test")
+    (kwargs,) = sdk.connects
+    assert (kwargs["load_yaml_config"], kwargs["load_envvars"]) == (yaml, envvars)
+    assert kwargs["app_name"] == "salt-test"
+
+
+def test_the_mapping_wins_over_the_callers_options(sdk):
+    sdk.connect({"auth_url": "http://k/v3", "connect_retries": 1}, app_name="a", connect_retries=3)
+    assert sdk.connects[0]["connect_retries"] == 1 and sdk.connects[0]["app_name"] == "a"
+
+
+def test_connections_are_cached_for_the_run(sdk):
+    first = sdk.connect({"auth_url": "http://k/v3"}, app_name="a")
+    assert sdk.connect({"auth_url": "http://k/v3"}, app_name="a") is first
+    assert sdk.connect({"auth_url": "http://k/v3"}, app_name="b") is not first
+    assert sdk.connect({"auth_url": "http://other/v3"}, app_name="a") is not first
+    assert len(sdk.connects) == 3
+
+
+def test_authenticates_tells_a_refused_password_from_other_failures(sdk, monkeypatch):
+    outcomes, sessions = [], []
+
+    class FakeSession:
+        def __init__(self, auth, verify):
+            self.auth = auth
+            self.verify = verify
+            sessions.append(self)
+
+        def get_token(self):
+            outcome = outcomes.pop(0)
+            if outcome is not None:
+                raise outcome
+            return "token"
+
+    monkeypatch.setattr(sdk.ks_session, "Session", FakeSession)
+    probe = {"auth_url": "http://keystone.test:5000/v3", "user_id": "id1", "password": "pw"}
+    outcomes[:] = [None, ks_exceptions.Unauthorized(), ks_exceptions.ConnectFailure()]
+    assert sdk.authenticates(probe) is True
+    assert sdk.authenticates(dict(probe, cacert="/ca.pem", verify=None)) is False
+    with pytest.raises(ks_exceptions.ConnectFailure):
+        sdk.authenticates(dict(probe, verify=False))
+    assert [session.verify for session in sessions] == [True, "/ca.pem", False]
+    assert sessions[0].auth.auth_url == probe["auth_url"]
+
+
+@pytest.mark.parametrize("exc, kind", [
+    (ks_exceptions.ConnectFailure("refused"), "unreachable"),
+    (ks_exceptions.DiscoveryFailure("no version"), "unreachable"),
+    (openstack.exceptions.ServiceDiscoveryException("No endpoint data found."), "unreachable"),
+    (ks_exceptions.Unauthorized(), "error"),
+    (openstack.exceptions.ForbiddenException("403"), "error"),
+    (ValueError("not theirs"), None),
+])
+def test_failure_kinds(sdk, exc, kind):
+    assert sdk.failure(exc) == kind
+
+
+# ------------------------------------------------------------------ secrets
+
+
+CONNECTION = {
+    "auth_url": "http://keystone.test:5000/v3",
+    "username": "admin",
+    "password": PASSWORD,
+    "token": "gAAAAtoken",
+    "application_credential_id": "cred-id",
+    "application_credential_secret": "cred-s3cret",
+    "auth": {"password": "nested-pw", "project_name": "admin"},
+    "verify": False,
+}
+
+
+def test_the_rule_for_secrets(sdk):
+    found = sdk.secrets(CONNECTION, also=("user-pw", None, ""))
+    assert sorted(found) == sorted([PASSWORD, "gAAAAtoken", "cred-s3cret", "nested-pw", "user-pw"])
+    assert found == sorted(found, key=len, reverse=True)  # a secret inside another is masked whole
+    assert sdk.secrets(None) == []
+
+
+def test_scrub_masks_secrets_at_any_depth(sdk):
+    value = {
+        "comment": f"login admin:{PASSWORD}@keystone refused",
+        "list": ["cred-s3cret", 3, None],
+        PASSWORD: {"new": "user-pw!"},
+        "untouched": 42,
+    }
+    assert sdk.scrub(value, CONNECTION, also=("user-pw",)) == {
+        "comment": "login admin:********@keystone refused",
+        "list": ["********", 3, None],
+        "********": {"new": "********!"},
+        "untouched": 42,
+    }
+    assert sdk.scrub("admin " + PASSWORD) == "admin " + PASSWORD  # no connection, no secret
