@@ -8,10 +8,10 @@
 # administrator comes from glance:bootstrap:database.
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %} {#- it refuses unknown pillar keys #}
-{%- set server_db = salt['pillar.get']('glance:server:database', {}) %}
-{%- set bootstrap = salt['pillar.get']('glance:bootstrap:database', {}) %}
-{%- set db_name = server_db.get('name', 'glance') %}
-{%- set db_user = server_db.get('user', 'glance') %}
+{%- set server_db = glance.server.database %}
+{%- set bootstrap = glance.bootstrap.database %}
+{%- set db_name = server_db.name %}
+{%- set db_user = server_db.user %}
 {%- set connection = {'connection_charset': 'utf8'} %}
 {%- for key, arg in [('admin_user', 'connection_user'),
                      ('admin_password', 'connection_pass'),
@@ -42,7 +42,7 @@ glance-bootstrap-database-present:
     - require:
       - sls: {{ tplroot }}.salt_deps.mysql
 
-{%- for host in bootstrap.get('allowed_hosts', ['localhost', '%']) %}
+{%- for host in bootstrap.allowed_hosts %}
 
 glance-bootstrap-database-user-present-{{ host }}:
   mysql_user.present:

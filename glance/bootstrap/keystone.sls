@@ -9,27 +9,22 @@
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %} {#- it refuses unknown pillar keys #}
 {%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
-{%- set identity = salt['pillar.get']('glance:server:identity', {}) %}
-{%- set bind = salt['pillar.get']('glance:server:bind', {}) %}
-{%- set bootstrap = salt['pillar.get']('glance:bootstrap:identity', {}) %}
-{%- set domain = identity.get('domain', 'Default') %}
-{%- set project = identity.get('tenant', 'service') %}
-{%- set region = identity.get('region', 'RegionOne') %}
-{%- set user = identity.get('user', 'glance') %}
-{%- set service_name = bootstrap.get('service_name', 'glance') %}
-{%- set default_auth_url = '%s://%s:%s/v3' | format(identity.get('protocol', 'http'),
-                                                     identity.get('host', '127.0.0.1'),
-                                                     identity.get('port', 5000)) %}
-{%- set default_url = 'http://%s:%s' | format(grains['fqdn'], bind.get('port', 9292)) %}
+{%- set identity = glance.server.identity %}
+{%- set bootstrap = glance.bootstrap.identity %}
+{%- set domain = identity.domain %}
+{%- set project = identity.tenant %}
+{%- set region = identity.get('region', bootstrap.region) %}
+{%- set user = identity.user %}
+{%- set service_name = bootstrap.service_name %}
+{%- set default_url = 'http://' ~ grains['fqdn'] ~ ':' ~ glance.server.bind.port %}
 {%- set endpoints = bootstrap.get('endpoints', {}) %}
-{%- set admin_domain = bootstrap.get('admin_domain', 'Default') %}
 {%- set connection = {
-      'auth_url': bootstrap.get('auth_url', default_auth_url),
-      'username': bootstrap.get('admin_user', 'admin'),
+      'auth_url': bootstrap.get('auth_url', glance.keystone.auth_url_v3),
+      'username': bootstrap.admin_user,
       'password': bootstrap.get('admin_password'),
-      'project_name': bootstrap.get('admin_project', 'admin'),
-      'user_domain_name': admin_domain,
-      'project_domain_name': bootstrap.get('admin_project_domain', admin_domain),
+      'project_name': bootstrap.admin_project,
+      'user_domain_name': bootstrap.admin_domain,
+      'project_domain_name': bootstrap.get('admin_project_domain', bootstrap.admin_domain),
     } %}
 {%- for key in ['interface', 'cacert', 'verify'] %}
 {%-   if bootstrap.get(key) is not none %}
@@ -40,7 +35,7 @@
 include:
   - {{ tplroot }}.salt_deps.openstacksdk
 
-{%- set sync = needs_sync('states', 'keystone_registration') %}
+{%- set sync = needs_sync('states', 'keystone_registration') or needs_sync('modules', 'openstack_sdk') %}
 {%- if sync %}
 
 {#- keystone_registration must be there in this very run (see libsync.jinja). #}
@@ -82,7 +77,7 @@ glance-bootstrap-identity-user-present:
     - require:
       - keystone_registration: glance-bootstrap-identity-project-present
 
-{%- for role in bootstrap.get('roles', ['admin', 'service']) %}
+{%- for role in bootstrap.roles %}
 
 glance-bootstrap-identity-role-{{ role }}-present:
   keystone_registration.role_present:
@@ -107,7 +102,7 @@ glance-bootstrap-identity-service-present:
   keystone_registration.service_present:
     - name: {{ service_name | json }}
     - type: image
-    - description: {{ bootstrap.get('service_description', 'OpenStack Image service') | json }}
+    - description: {{ bootstrap.service_description | json }}
     - connection: {{ connection | json }}
     - require:
       - sls: {{ tplroot }}.salt_deps.openstacksdk

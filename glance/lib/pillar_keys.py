@@ -20,6 +20,9 @@ FREE = "free"
 EACH = "__each__"
 # difflib's own default: close enough to be a misspelling, not a different word.
 SUGGESTION_CUTOFF = 0.6
+# Entries of the platform map that hold the defaults of glance:server and
+# glance:bootstrap: those are set there, not through glance:lookup.
+MAP_PILLAR_DEFAULTS = ("server", "bootstrap")
 
 # Given by the py renderer (keyword arguments of slsutil.renderer).
 SCHEMA = None
@@ -37,9 +40,8 @@ def declaration(schema, platform_map):
     bootstrap, and for lookup the platform map's own structure with the free
     parts schema.yaml marks."""
     tree = dict(schema)
-    # glance:server is where server settings go; the map's server entry only
-    # holds their defaults.
-    lookup_map = {key: value for key, value in (platform_map or {}).items() if key != "server"}
+    # glance:server and glance:bootstrap are where those settings go.
+    lookup_map = {key: value for key, value in (platform_map or {}).items() if key not in MAP_PILLAR_DEFAULTS}
     tree["lookup"] = overlay(map_structure(lookup_map), schema.get("lookup") or {})
     return tree
 

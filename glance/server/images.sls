@@ -28,25 +28,16 @@ glance-server-images-skipped-test-nop:
     - name: glance:server:manage_services is false, so no API runs to seed images into
 
 {%- elif images %}
-{%-   set address = server.bind.address %}
-{#-   A wildcard bind is reached on loopback. #}
-{%-   if address in ('0.0.0.0', '::') %}
-{%-     set address = '127.0.0.1' if address == '0.0.0.0' else '::1' %}
-{%-   endif %}
-{%-   if ':' in address %}
-{%-     set address = '[' ~ address ~ ']' %}
-{%-   endif %}
-{%-   set endpoint = 'http://' ~ address ~ ':' ~ server.bind.port %}
 {%-   set identity = server.identity %}
 {%-   if identity.engine == 'keystone' %}
 {%-     set connection = {
-          'auth_url': identity.protocol ~ '://' ~ identity.host ~ ':' ~ identity.port ~ '/v3',
+          'auth_url': glance.keystone.auth_url_v3,
           'username': identity.user,
           'password': identity.password,
           'project_name': identity.tenant,
           'user_domain_name': identity.domain,
           'project_domain_name': identity.domain,
-          'endpoint': endpoint,
+          'endpoint': glance.api_endpoint,
         } %}
 {%-     if identity.get('region') %}
 {%-       do connection.update({'region_name': identity.region}) %}
@@ -55,7 +46,7 @@ glance-server-images-skipped-test-nop:
 {%-       do connection.update({'cacert': identity.cacert_file}) %}
 {%-     endif %}
 {%-   else %}
-{%-     set connection = {'auth_type': 'none', 'endpoint': endpoint} %}
+{%-     set connection = {'auth_type': 'none', 'endpoint': glance.api_endpoint} %}
 {%-   endif %}
 {%-   set connection = salt['pillar.get']('glance:server:image_seeding:connection', connection) %}
 
@@ -63,7 +54,7 @@ include:
   - {{ tplroot }}.server.service
   - {{ tplroot }}.salt_deps.openstacksdk
 
-{%-   set sync = needs_sync('states', 'glance_image') or needs_sync('modules', 'glance_image') %}
+{%-   set sync = needs_sync('states', 'glance_image') or needs_sync('modules', 'glance_image') or needs_sync('modules', 'openstack_sdk') %}
 {%-   if sync %}
 
 {#- glance_image must be there in this very run (see libsync.jinja). #}

@@ -22,9 +22,9 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 from tests.harness import images, report  # noqa: E402
-from tests.harness.selection import scenarios  # noqa: E402
 from tests.harness.containers import Deployment, keep_containers  # noqa: E402
 from tests.harness.salt import state_apply  # noqa: E402
+from tests.harness.selection import scenarios  # noqa: E402
 
 
 def _runs_converge(config):

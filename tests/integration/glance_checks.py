@@ -27,8 +27,9 @@ VALIDATOR_NAMESPACES = [
 
 def read_ini(host, path):
     # No default section: configparser would merge [DEFAULT] into every
-    # section, and each section is asserted on its own.
-    parser = configparser.ConfigParser(interpolation=None, strict=False, default_section="__none__")
+    # section, and each section is asserted on its own. Strict: a repeated
+    # section or key is an error, not the last one silently winning.
+    parser = configparser.ConfigParser(interpolation=None, strict=True, default_section="__none__")
     parser.optionxform = str
     parser.read_string(host.file(path).content_string)
     return parser
@@ -225,7 +226,7 @@ def salt_call(host, *args):
         local = json.loads(cmd.stdout)["local"]
     except (ValueError, KeyError, TypeError):
         raise AssertionError(f"salt-call printed no state result (exit {cmd.rc}):\n"
-                             f"{cmd.stdout[-3000:]}{cmd.stderr[-3000:]}")
+                             f"{cmd.stdout[-3000:]}{cmd.stderr[-3000:]}") from None
     return cmd.rc, (local if isinstance(local, dict) else {})
 
 

@@ -1,4 +1,4 @@
-# Several stores (file, rbd, http, swift) with a default, TLS to RabbitMQ,
+# Several stores (file, rbd, http, cinder) with a default, TLS to RabbitMQ,
 # memcached with protected tokens, and raw overrides (one key added, one
 # removed).
 glance:
@@ -40,10 +40,10 @@ glance:
         rbd_thin_provisioning: true
       web:
         type: http
-      objects:
-        type: swift
-        swift_store_container: glance
-        default_swift_reference: ref1
+      volumes:
+        type: cinder
+        cinder_volume_type: glance
+        cinder_catalog_info: volumev3::internalURL
     default_store: ceph
     ceph:
       manage_conf: false

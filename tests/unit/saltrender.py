@@ -7,7 +7,6 @@ that platform would render it.
 """
 import configparser
 import json
-import os
 import tempfile
 from pathlib import Path
 

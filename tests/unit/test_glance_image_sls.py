@@ -1,6 +1,7 @@
 """Render tests of glance/server/images.sls (image seeding from the pillar)."""
 
 import pytest
+
 from saltrender import load_pillar
 
 SLS = "glance.server.images"

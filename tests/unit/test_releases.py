@@ -1,10 +1,15 @@
 """Every release, on Debian, Ubuntu and RedHat-family grains: the keys that
-differ between releases are present exactly where the release has them.
-The release boundaries are written out here on purpose, independently of
-glance/parameters/releases.yaml, so a wrong boundary there fails here."""
-import pytest
+differ between releases are present exactly where the release has them, and
+every feature of glance/parameters/releases.yaml changes the render exactly
+at its bounds. The release boundaries are written out here on purpose,
+independently of releases.yaml, so a wrong boundary there fails here."""
+import collections
 
-from saltrender import load_pillar, with_version
+import pytest
+import yaml
+
+import conftest
+from saltrender import REPO, load_pillar, with_version
 
 API = "/etc/glance/glance-api.conf"
 REGISTRY = "/etc/glance/glance-registry.conf"
@@ -37,6 +42,7 @@ def test_release_keys(render, platform, release):
     # glance-registry: config and service through Ussuri.
     assert (REGISTRY in files) == (major <= 20)
     service_ids = [state_id for state_id in rendered.states if state_id.startswith("glance-server-service-")]
+    assert service_ids
     assert any("registry" in state_id for state_id in service_ids) == (major <= 20)
 
     # Images API v1 talks to the registry through Queens.
@@ -141,6 +147,15 @@ def test_default_release_is_the_distributions(render, platform, release, expecte
     explicit = render(platform, {"glance": {"server": {"version": expected}}})
     assert implicit.text(API) == explicit.text(API)
     assert implicit.managed_files().keys() == explicit.managed_files().keys()
+    # Neighbouring releases can render the same files: ask the map itself.
+    assert map_value(platform, "glance.version") == release
+
+
+def map_value(platform, expression):
+    """EXPRESSION on map.jinja's `glance`, for PLATFORM's grains and no pillar."""
+    template = "{%- from 'glance/map.jinja' import glance with context %}{{ " + expression + " }}"
+    return conftest._renderer(platform).caller.cmd(
+        "slsutil.renderer", string=template, default_renderer="jinja", tpldir="glance")
 
 
 def test_uwsgi_by_lookup_on_older_release_loads_the_script(render):
@@ -170,15 +185,15 @@ def test_packages_and_services_per_family(render, platform, pkgs, services):
     assert names == services
 
 
-@pytest.mark.parametrize("platform, registry_pkgs, registry_service", [
-    ("debian-12", ["glance-registry"], "glance-registry"),
-    ("rocky-9", [], "openstack-glance-registry"),
+@pytest.mark.parametrize("platform, pkgs, registry_service", [
+    ("debian-12", ["glance-api", "python3-pymysql", "glance-registry"], "glance-registry"),
+    # RDO's openstack-glance package holds the registry too.
+    ("rocky-9", ["openstack-glance", "python3-PyMySQL"], "openstack-glance-registry"),
 ])
-def test_registry_package_and_service_on_ussuri(render, platform, registry_pkgs, registry_service):
+def test_registry_package_and_service_on_ussuri(render, platform, pkgs, registry_service):
     rendered = render(platform, with_version(load_pillar("single"), "ussuri"))
     _, _, install = rendered.function("glance-server-install-pkg-installed")
-    for pkg in registry_pkgs:
-        assert pkg in install["pkgs"]
+    assert install["pkgs"] == pkgs
     assert f"glance-server-service-{registry_service}-running" in rendered.states
 
 
@@ -186,3 +201,118 @@ def test_rbd_and_postgresql_packages(render):
     rendered = render("debian-12", load_pillar("ceph"))
     _, _, install = rendered.function("glance-server-install-pkg-installed")
     assert install["pkgs"] == ["glance-api", "python3-psycopg2", "python3-rbd", "python3-rados", "ceph-common"]
+
+
+# Every feature of releases.yaml flips its rendered effect exactly at its
+# bounds: rendered at its first release and the one before, at its last and
+# the one after (at the oldest or newest release where a bound is open).
+
+RELEASE_DATA = yaml.safe_load((REPO / "glance" / "parameters" / "releases.yaml").read_text())
+RELEASE_OF = {major: name for name, major in RELEASE_DATA["releases"].items()}
+
+# Pillars that make the features show; each pinned to a release by the test.
+_MQ_HA_TLS = load_pillar("rabbitmq_ha")
+_MQ_HA_TLS["glance"]["server"]["message_queue"]["ssl"] = {"enabled": True, "cacert_file": "/etc/ssl/ca.pem"}
+PROBES = {
+    "single": load_pillar("single"),  # test_release_keys renders it too: shared renders
+    "mq_ha_tls": _MQ_HA_TLS,
+    "noauth": {},
+    "uwsgi": {"glance": {"lookup": {"api_server": "uwsgi"}}},
+}
+
+
+def _has(section, key):
+    return lambda rendered: rendered.ini(API).has_option(section, key)
+
+
+def _has_file(path):
+    return lambda rendered: path in rendered.managed_files()
+
+
+def _rabbit_host_anywhere(rendered):
+    api = rendered.ini(API)
+    return any(api.has_option(section, "rabbit_host") for section in api.sections())
+
+
+def _pymysql(rendered):
+    return rendered.ini(API).get("database", "connection").startswith("mysql+pymysql://")
+
+
+def _db_check(rendered):
+    _, _, sync = rendered.function("glance-server-db-sync-cmd-run")
+    return sync.get("unless", "").endswith(" db check")
+
+
+def _wsgi_module(rendered):
+    uwsgi = dict(rendered.ini("/etc/glance/glance-api-uwsgi.ini").items("uwsgi"))
+    return uwsgi.get("module") == "glance.wsgi.api:application" and "wsgi-file" not in uwsgi
+
+
+def _noauth_grants_publicize_image(rendered):
+    files = rendered.managed_files()
+    policy = next(path for path in ("/etc/glance/policy.yaml", "/etc/glance/policy.json") if path in files)
+    return yaml.safe_load(rendered.text(policy)).get("publicize_image") == ""
+
+
+Feature = collections.namedtuple("Feature", "span probe effect")
+# The spans are written out as release names, independently of
+# releases.yaml, so a wrong bound there fails here.
+FEATURES = {
+    "registry": Feature((None, "ussuri"), "single", _has_file(REGISTRY)),
+    "v1_api": Feature((None, "queens"), "single", _has("DEFAULT", "registry_host")),
+    "rabbit_legacy": Feature((None, "ocata"), "single", _rabbit_host_anywhere),
+    "messaging_in_default": Feature((None, "juno"), "single", _has("DEFAULT", "rabbit_host")),
+    "notification_driver_legacy": Feature((None, "kilo"), "single", _has("DEFAULT", "notification_driver")),
+    "admin_rules_check_role": Feature((None, "2023.1"), "noauth", _noauth_grants_publicize_image),
+    "notification_retry": Feature(("pike", None), "mq_ha_tls", _has("oslo_messaging_notifications", "retry")),
+    "rabbit_ssl_options": Feature(("pike", None), "mq_ha_tls", _has("oslo_messaging_rabbit", "ssl_ca_file")),
+    "authtoken_admin": Feature((None, "juno"), "single", _has("keystone_authtoken", "admin_password")),
+    "auth_plugin": Feature(("kilo", "mitaka"), "single", _has("keystone_authtoken", "auth_plugin")),
+    "auth_type": Feature(("newton", None), "single", _has("keystone_authtoken", "auth_type")),
+    "authtoken_domain_ids": Feature(("kilo", "mitaka"), "single", _has("keystone_authtoken", "project_domain_id")),
+    "authtoken_domain_names": Feature(("newton", None), "single",
+                                      _has("keystone_authtoken", "project_domain_name")),
+    "www_authenticate_uri": Feature(("rocky", None), "single", _has("keystone_authtoken", "www_authenticate_uri")),
+    "pymysql": Feature(("liberty", None), "single", _pymysql),
+    "multistore": Feature(("ussuri", None), "single", _has("DEFAULT", "enabled_backends")),
+    "policy_yaml": Feature(("wallaby", None), "single", _has_file("/etc/glance/policy.yaml")),
+    "db_check": Feature(("queens", None), "single", _db_check),
+    "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),
+    "wsgi_module": Feature(("2025.1", None), "uwsgi", _wsgi_module),
+    "uwsgi_only": Feature(("2026.2", None), "single", _has_file("/etc/glance/glance-api-uwsgi.ini")),
+}
+
+
+def test_every_feature_has_a_boundary_check():
+    assert sorted(RELEASE_DATA["features"]) == sorted(FEATURES)
+
+
+def test_feature_spans_are_the_known_ones():
+    majors = RELEASE_DATA["releases"]
+    known = {name: [None if bound is None else majors[bound] for bound in feature.span]
+             for name, feature in FEATURES.items()}
+    assert RELEASE_DATA["features"] == known
+
+
+def _effect_at(render, feature, major):
+    pillar = with_version(PROBES[feature.probe], RELEASE_OF[major])
+    effect = feature.effect(render("debian-12", pillar))
+    assert isinstance(effect, bool)
+    return effect
+
+
+@pytest.mark.parametrize("name, side", [pytest.param(name, side, id=f"{name}-{side}")
+                                        for name in RELEASE_DATA["features"] for side in ("first", "last")])
+def test_feature_flips_at_its_bounds(render, name, side):
+    assert name in FEATURES, f"{name}: no entry in FEATURES"
+    feature = FEATURES[name]
+    first, last = RELEASE_DATA["features"][name]
+    if side == "first":
+        inside = min(RELEASE_OF) if first is None else first
+        outside = None if first is None else first - 1
+    else:
+        inside = max(RELEASE_OF) if last is None else last
+        outside = None if last is None else last + 1
+    assert _effect_at(render, feature, inside) is True, f"{name} has no effect on {RELEASE_OF[inside]}"
+    if outside in RELEASE_OF:
+        assert _effect_at(render, feature, outside) is False, f"{name} still has its effect on {RELEASE_OF[outside]}"

@@ -120,7 +120,7 @@ FREE = {
         "web": {"type": "http", "description": "Web"}}),
     "stores as a list": server(version="2025.1", default_store="local", stores=[
         {"id": "local", "type": "file", "any_option": 1},
-        {"id": "objects", "type": "swift", "swift_store_container": "glance"}]),
+        {"id": "volumes", "type": "cinder", "cinder_volume_type": "glance"}]),
     "storage extra option": server(storage={
         "engine": "rbd", "user": "glance", "pool": "images", "client_glance_key": "AQD==",
         "rbd_thin_provisioning": True}),
@@ -226,7 +226,8 @@ def test_helper_run_returns_one_line_or_nothing():
 def test_the_whole_platform_map_is_a_valid_lookup(os_family):
     """Every key of the map, however it grows, can be overridden."""
     tree = pillar_keys.declaration(SCHEMA, platform_map(os_family))
-    lookup = {key: value for key, value in platform_map(os_family).items() if key != "server"}
+    lookup = {key: value for key, value in platform_map(os_family).items()
+              if key not in pillar_keys.MAP_PILLAR_DEFAULTS}
     assert pillar_keys.unknown_keys(tree, {"lookup": lookup}, "glance") == []
 
 
@@ -285,3 +286,11 @@ def test_every_declared_key_is_in_the_readme(path):
     names = set(path.split(":")[1:] if path.startswith("server:") else path.split(":"))
     assert any(names <= mentioned for mentioned in pillar_reference_subsections()), \
         f"README.rst's Pillar section has no subsection that mentions {path}"
+
+
+def test_bootstrap_defaults_are_not_lookup_keys(render):
+    """The map holds glance:bootstrap's defaults; they are set under
+    glance:bootstrap, so glance:lookup:bootstrap is a mistake."""
+    with pytest.raises(RenderError) as error:
+        render("debian-12", {"glance": {"lookup": {"bootstrap": {"identity": {"region": "R"}}}}})
+    assert "glance:lookup:bootstrap: unknown key" in str(error.value)

@@ -21,7 +21,12 @@ CASES = {
         "glance:server:storage:engine: unknown storage engine gluster; expected file or rbd"),
     "unknown store type": (
         server(version="2025.1", stores={"fast": {"type": "nfs"}}),
-        "glance:server:stores:fast:type: unknown store type nfs; expected one of file, rbd, swift, cinder, s3, http"),
+        "glance:server:stores:fast:type: unknown store type nfs; expected one of file, rbd, cinder, s3, http"),
+    "swift store": (
+        server(version="2025.1", default_store="local",
+               stores={"local": {"type": "file"}, "objects": {"type": "swift"}}),
+        "glance:server:stores:objects:type: swift stores are not supported by this formula (it does not write "
+        "glance-swift.conf); use file, rbd, cinder, s3 or http"),
     "rbd without pool": (
         server(storage={k: v for k, v in RBD.items() if k != "pool"}),
         "glance:server:storage:pool: is required for an rbd store"),

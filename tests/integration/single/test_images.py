@@ -10,8 +10,16 @@ import uuid
 
 import pytest
 
-from glance_checks import (ABORTED_UPLOAD, apply_images, changed_or_failed, count_log_matches, file_digests,
-                           glance_client, seeding_state, wait_listening)
+from glance_checks import (
+    ABORTED_UPLOAD,
+    apply_images,
+    changed_or_failed,
+    count_log_matches,
+    file_digests,
+    glance_client,
+    seeding_state,
+    wait_listening,
+)
 
 SOURCE_DIR = "/srv/image-source"
 GLANCE = {

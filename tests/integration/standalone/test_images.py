@@ -6,8 +6,7 @@ import uuid
 
 import pytest
 
-from glance_checks import (apply_images, changed_or_failed, file_digests, glance_client, seeding_state,
-                           wait_listening)
+from glance_checks import apply_images, changed_or_failed, file_digests, glance_client, seeding_state, wait_listening
 
 # No OS_AUTH_URL: no token, as the formula's no-Keystone connection.
 NOAUTH = {"OS_ENDPOINT": "http://127.0.0.1:9292"}

@@ -5,15 +5,16 @@ Run with testinfra against the converged host:
     pytest --hosts=podman://NAME tests/integration/standalone    (harness)
     pytest --hosts=docker://ID tests/integration/standalone      (Kitchen)
 """
-import configparser
 import json
+import re
 import time
 
 import pytest
 
-from glance_checks import assert_clean_logs, assert_schema_current, assert_service_running
+from glance_checks import assert_clean_logs, assert_schema_current, assert_service_running, read_ini
 
 API_CONF = "/etc/glance/glance-api.conf"
+UWSGI_INI = "/etc/glance/glance-api-uwsgi.ini"
 STATE_DIR = "/var/lib/glance"
 IMAGES_DIR = STATE_DIR + "/images"
 ENDPOINT = "http://127.0.0.1:9292"
@@ -32,6 +33,10 @@ print(code)
 print(body.decode())
 """
 
+# Glance majors (releases.yaml): Ussuri (20) brought enabled_backends, and
+# 2026.2 (33) dropped the eventlet server, so the address moved to uWSGI.
+MULTISTORE_FROM = 20
+EVENTLET_UNTIL = 32
 
 
 def _family(host):
@@ -41,6 +46,18 @@ def _family(host):
 
 def _python(host):
     return "python3"
+
+
+def _api_service(host):
+    return "openstack-glance-api" if _family(host) == "redhat" else "glance-api"
+
+
+def glance_major(package_version):
+    """Glance's major version from its package's: '2:25.0.0-5' (Debian and
+    Ubuntu, with an epoch) or '30.0.0' (RDO)."""
+    match = re.match(r"(?:\d+:)?(\d+)\.\d", package_version)
+    assert match, f"not a Glance package version: {package_version!r}"
+    return int(match.group(1))
 
 
 def http_get(host, path, headers=()):
@@ -57,9 +74,15 @@ def _quote(text):
 
 @pytest.fixture(scope="module")
 def api_conf(host):
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    parser.read_string(host.file(API_CONF).content_string)
-    return parser
+    # [DEFAULT] not merged into the other sections: a misplaced key fails.
+    return read_ini(host, API_CONF)
+
+
+@pytest.fixture(scope="module")
+def major(host):
+    package = host.package("openstack-glance" if _family(host) == "redhat" else "glance-common")
+    assert package.is_installed
+    return glance_major(package.version)
 
 
 @pytest.fixture(scope="module")
@@ -96,15 +119,18 @@ def test_api_conf_has_no_keystone(api_conf):
     assert not api_conf.has_section("keystone_authtoken")
 
 
-def test_api_conf_listens_on_loopback(api_conf):
-    # bind_* exist in glance-api.conf up to 2026.1 with the eventlet server.
-    if api_conf.has_option("DEFAULT", "bind_host"):
+def test_api_conf_listens_on_loopback(host, api_conf, major):
+    if major <= EVENTLET_UNTIL:
         assert api_conf.get("DEFAULT", "bind_host") == "127.0.0.1"
         assert api_conf.get("DEFAULT", "bind_port") == "9292"
+    else:
+        assert not api_conf.has_option("DEFAULT", "bind_host")
+        assert not api_conf.has_option("DEFAULT", "bind_port")
+        assert read_ini(host, UWSGI_INI).get("uwsgi", "http-socket") == "127.0.0.1:9292"
 
 
-def test_api_conf_file_store(api_conf):
-    if api_conf.has_option("DEFAULT", "enabled_backends"):
+def test_api_conf_file_store(api_conf, major):
+    if major >= MULTISTORE_FROM:
         backends = dict(b.strip().split(":") for b in
                         api_conf.get("DEFAULT", "enabled_backends").split(","))
         default = api_conf.get("glance_store", "default_backend")
@@ -130,7 +156,7 @@ def test_sqlite_database_exists(host):
 
 
 def test_service_active_and_enabled(host):
-    assert_service_running(host, "glance-api")
+    assert_service_running(host, _api_service(host))
 
 
 def test_listens_on_loopback_only(host, api_ready):
@@ -164,6 +190,8 @@ def test_no_errors_in_logs(host, api_ready):
 
 
 def test_no_tracebacks_in_journal(host, api_ready):
-    journal = host.run("journalctl -u glance-api --no-pager -o cat")
+    # -q: no "-- No entries --" line, so a wrong unit name finds nothing.
+    journal = host.run(f"journalctl -q -u {_api_service(host)} --no-pager -o cat")
     assert journal.rc == 0, journal.stderr
+    assert journal.stdout.strip(), f"no journal entry for {_api_service(host)}"
     assert "Traceback" not in journal.stdout, journal.stdout[-4000:]
