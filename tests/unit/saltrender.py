@@ -168,6 +168,17 @@ class Renderer:
                                context=context, defaults=None, saltenv="base")
 
 
+def merged(base, over):
+    """slsutil.merge(strategy='recurse') as map.jinja uses it."""
+    result = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
 def load_pillar(name):
     """A scenario pillar from tests/pillar/ (or the repository's pillar.example)."""
     path = REPO / "pillar.example" if name == "pillar.example" else REPO / "tests" / "pillar" / f"{name}.sls"

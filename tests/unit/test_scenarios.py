@@ -5,7 +5,7 @@ import urllib.parse
 
 import pytest
 
-from saltrender import PLATFORMS, load_pillar
+from saltrender import PLATFORMS, load_pillar, merged
 
 # Scenario -> the pillar files it stacks, in order (as the suites do: the
 # secondary's file only changes the role of the cluster's pillar).
@@ -28,16 +28,6 @@ SUPPORTED = [name for name, grains in PLATFORMS.items() if grains["os_family"] !
 SECRET_KEY = re.compile(r"(password|passwd|secret|token|_key)$", re.I)
 # Secrets the server's files never hold: the seeding state's own connection.
 NOT_IN_FILES = ("image_seeding",)
-
-
-def merged(base, over):
-    result = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged(result[key], value)
-        else:
-            result[key] = value
-    return result
 
 
 def scenario_pillar(scenario):

@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from saltrender import REPO, RenderError, load_pillar
+from saltrender import REPO, RenderError, load_pillar, merged
 
 SCHEMA = yaml.safe_load((REPO / "glance" / "parameters" / "schema.yaml").read_text())
 
@@ -23,17 +23,6 @@ def load_helper():
 
 
 pillar_keys = load_helper()
-
-
-def merged(base, over):
-    """slsutil.merge(strategy='recurse') as map.jinja uses it."""
-    result = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged(result[key], value)
-        else:
-            result[key] = value
-    return result
 
 
 def platform_map(os_family):
