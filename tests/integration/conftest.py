@@ -24,7 +24,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 from tests.harness import images, report  # noqa: E402
 from tests.harness.containers import Deployment, keep_containers  # noqa: E402
 from tests.harness.salt import state_apply  # noqa: E402
-from tests.harness.selection import scenarios  # noqa: E402
+from tests.harness.selection import not_converged_here, scenarios  # noqa: E402
 
 
 def _runs_converge(config):
@@ -57,7 +57,19 @@ def pytest_collection_modifyitems(config, items):
         items[:] = [item for item in items if item not in unparametrised]
 
 
+def skipped_platforms_line():
+    skipped = not_converged_here()
+    return (f"platforms of .kitchen.yml not converged here (no base image; `make kitchen` runs them): "
+            f"{', '.join(skipped)}") if skipped else ""
+
+
+def pytest_report_header(config):
+    return skipped_platforms_line() or None
+
+
 def pytest_terminal_summary(terminalreporter, config):
+    if skipped_platforms_line():
+        terminalreporter.write_line(skipped_platforms_line())
     run_id = os.environ.get("CONVERGE_RUN_ID")
     if _runs_converge(config) and report.TIMES.exists() and run_id:
         text = report.summary(run_id)
