@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt salt-requirements.txt
 	touch $@
 
 lint: venv
-	$(BIN)/ruff check _modules _states glance/lib tests tools
+	$(BIN)/ruff check _modules _states glance/lib glance/files tests tools
 	$(BIN)/yamllint --strict .
 	$(BIN)/salt-lint $$(find glance tests/salt -name "*.sls")
 
@@ -31,14 +31,26 @@ test: lint test-render converge
 deploy:
 	@python3 tools/deploy.py $(if $(PILLAR),--pillar "$(PILLAR)") $(if $(SCENARIO),--scenario "$(SCENARIO)")
 
-# Image seeding benchmark (prints figures; not a test): converges the single
-# suite on BENCH_PLATFORM in a container and runs tests/bench/bench_images.py
-# inside it. BENCH_CONTAINER=<name> uses a converged single-suite container
-# kept with KEEP_CONTAINERS=1 instead. BENCH_ARGS go to the script (--help).
+# Benchmarks (print figures; not tests). First image seeding: converges the
+# single suite on BENCH_PLATFORM in a container and runs
+# tests/bench/bench_images.py inside it (BENCH_CONTAINER=<name>: a converged
+# single-suite container kept with KEEP_CONTAINERS=1 instead; BENCH_ARGS go
+# to the script, see --help). Then the cost of a re-apply that changes
+# nothing against an empty apply, median of REAPPLY_RUNS, for the standalone
+# and single suites on both Debian releases (tests/harness/bench_reapply.py).
+# `make bench BENCH=images` or `BENCH=reapply` runs one of them.
 BENCH_PLATFORM ?= debian-12
+BENCH ?= images reapply
+REAPPLY_RUNS ?= 7
 bench: venv deps-converge
+ifneq (,$(filter images,$(BENCH)))
 	CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" $(BIN)/python -m tests.harness.bench \
 	  --platform $(BENCH_PLATFORM) $(if $(BENCH_CONTAINER),--container $(BENCH_CONTAINER)) -- $(BENCH_ARGS)
+endif
+ifneq (,$(filter reapply,$(BENCH)))
+	CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" $(BIN)/python -m tests.harness.bench_reapply \
+	  --platforms debian-12,debian-13 --suites standalone,single --runs $(REAPPLY_RUNS)
+endif
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -223,12 +223,21 @@ def logged_problems(offset):
     return list(dict.fromkeys(found))
 
 
+def formula_derive():
+    """The formula's glance/lib/derive.py (plain Python), for the rule that
+    turns a bind address into the address clients use."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("glance_derive", REPO / "glance" / "lib" / "derive.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def how_to_use(pillar):
     server = (pillar.get("glance") or {}).get("server") or {}
     bind = server.get("bind") or {}
     address, port = bind.get("address", "127.0.0.1"), bind.get("port", 9292)
-    local = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(address, address)
-    url = f"http://{local}:{port}"
+    url = formula_derive().api_endpoint(address, port)
     say(f"Glance API: {url} (listening on {address}:{port})")
     identity = server.get("identity") or {}
     if not identity or identity.get("engine") == "noauth":

@@ -1,16 +1,10 @@
 """Unknown keys of the glance pillar, found at render time.
 
-map.jinja runs this file in Salt's own process through the py renderer:
-
-    salt['slsutil.renderer']('salt://glance/lib/pillar_keys.py',
-                             default_renderer='py', SCHEMA=..., PILLAR=...,
-                             LOOKUP_MAP=...)
-
-The keyword arguments become this module's globals and run()'s return value
-comes back to Jinja: the message for the first unknown key, or "". Being a
-file of the state tree rather than a custom module, it works on the very
-first state.apply, before any saltutil.sync. The logic is in plain functions
-so that tests import this file without Salt.
+map.py (beside it) calls first_unknown_key() in Salt's own process while
+map.jinja builds the map: the message for the first unknown key, or "".
+Being a file of the state tree rather than a custom module, it works on the
+very first state.apply, before any saltutil.sync. Plain functions, so that
+tests import this file without Salt.
 
 The declaration's notation is described in glance/parameters/schema.yaml.
 """
@@ -24,14 +18,10 @@ SUGGESTION_CUTOFF = 0.6
 # glance:bootstrap: those are set there, not through glance:lookup.
 MAP_PILLAR_DEFAULTS = ("server", "bootstrap")
 
-# Given by the py renderer (keyword arguments of slsutil.renderer).
-SCHEMA = None
-PILLAR = None
-LOOKUP_MAP = None
-
-
-def run():
-    messages = unknown_keys(declaration(SCHEMA, LOOKUP_MAP), PILLAR, "glance")
+def first_unknown_key(schema, pillar, platform_map):
+    """The message for the first unknown key below glance (PILLAR is the
+    glance pillar), or ""."""
+    messages = unknown_keys(declaration(schema, platform_map), pillar, "glance")
     return messages[0] if messages else ""
 
 

@@ -4,7 +4,8 @@
 # readable by the glance group only.
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %}
-{%- from tplroot ~ "/inifiles.jinja" import file_dirs, keyrings, ceph_conf with context %}
+{%- import tplroot ~ "/ini/stores.jinja" as stores with context %}
+{%- set file_dirs, keyrings, ceph_conf = stores.file_dirs, stores.keyrings, stores.ceph_conf %}
 {%- set ceph = glance.server.ceph %}
 
 include:

@@ -124,7 +124,7 @@ class Converge:
 
 
 # The secondary's state that waits for the schema (glance/server/db.sls).
-SCHEMA_WAIT = "glance-server-db-wait-for-schema-cmd-run"
+SCHEMA_WAIT = "glance-server-db-wait-for-schema-glance-db-current"
 
 
 def _alias_batches(nodes):

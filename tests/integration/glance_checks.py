@@ -63,6 +63,28 @@ def assert_schema_current(host):
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
 
 
+# The primary's schema state (glance/server/db.sls).
+SCHEMA_SYNC = "glance-server-db-schema-glance-db-synced"
+
+
+def assert_schema_behind_is_detected(host, run_sql):
+    """With the database's alembic_version set back to an old revision (a
+    schema behind the installed release), a dry run of glance.server.db
+    predicts db_sync; with it restored, nothing. RUN_SQL(statement) runs
+    SQL on Glance's database on the host and returns its output."""
+    revision = run_sql("SELECT version_num FROM alembic_version").strip()
+    assert revision, "alembic_version is empty on a converged host"
+    try:
+        run_sql("UPDATE alembic_version SET version_num = 'ocata_contract01'")
+        _, behind = salt_call(host, "state.apply", "glance.server.db", "test=True")
+        predicted = {v["__id__"] for v in behind.values() if v["result"] is None}
+        assert SCHEMA_SYNC in predicted, changed_or_failed(behind)
+    finally:
+        run_sql(f"UPDATE alembic_version SET version_num = '{revision}'")
+    _, current = salt_call(host, "state.apply", "glance.server.db", "test=True")
+    assert changed_or_failed(current) == {}
+
+
 def assert_config_valid(host):
     """oslo-config-validator finds no unknown or removed option in
     glance-api.conf against the Glance installed on the host. Store sections

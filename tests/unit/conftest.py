@@ -1,6 +1,7 @@
 """Fixtures for the render tests: `render(platform, pillar, sls=...)` renders
 the formula with Salt for that platform's grains, memoized per run."""
 import json
+import logging
 
 import pytest
 
@@ -10,6 +11,9 @@ from saltrender import Renderer
 # grains cannot live side by side: one Caller at a time, rebuilt when the
 # platform changes (tests are sorted by platform to keep that rare).
 _CURRENT = {}
+# Salt's log handlers outlive the streams pytest gives them; without this,
+# logging prints every render error again as "--- Logging error ---".
+logging.raiseExceptions = False
 _RENDERS = {}
 
 

@@ -6,6 +6,7 @@ minion configuration, so every platform is rendered exactly as a minion of
 that platform would render it.
 """
 import configparser
+import importlib.util
 import json
 import tempfile
 from pathlib import Path
@@ -168,15 +169,18 @@ class Renderer:
                                context=context, defaults=None, saltenv="base")
 
 
-def merged(base, over):
-    """slsutil.merge(strategy='recurse') as map.jinja uses it."""
-    result = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(result.get(key), dict):
-            result[key] = merged(result[key], value)
-        else:
-            result[key] = value
-    return result
+def load_formula_module(relative_path):
+    """A plain-Python file of the formula (glance/lib/*.py, glance/files/*.py)
+    as a module, imported without Salt."""
+    path = REPO / relative_path
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# slsutil.merge(strategy='recurse') as the map is built: derive.py's own.
+merged = load_formula_module("glance/lib/derive.py").merged
 
 
 def load_pillar(name):

@@ -31,6 +31,11 @@ CASES = {
         "glance-bootstrap-identity-saltutil-sync-all",
         ["_states/keystone_registration.py", "_modules/openstack_sdk.py"],
     ),
+    "glance.server.db": (
+        lambda: load_pillar("cluster"),
+        "glance-server-db-saltutil-sync-all",
+        ["_states/glance_db.py"],
+    ),
 }
 
 

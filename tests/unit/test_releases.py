@@ -116,11 +116,12 @@ def test_release_keys(render, platform, release):
         assert uwsgi_ini not in files
 
     # db_sync guarded by db check from Queens; before, it runs on changes.
-    _, _, sync = rendered.function("glance-server-db-sync-cmd-run")
     if major >= 16:
-        assert sync["unless"].endswith(" db check")
-        assert "onchanges" not in sync
+        module, _, sync = rendered.function("glance-server-db-schema-glance-db-synced")
+        assert module == "glance_db" and "onchanges" not in sync
+        assert "glance-server-db-sync-cmd-run" not in rendered.states
     else:
+        _, _, sync = rendered.function("glance-server-db-sync-cmd-run")
         assert "unless" not in sync
         assert sync["onchanges"]
 
@@ -239,8 +240,7 @@ def _pymysql(rendered):
 
 
 def _db_check(rendered):
-    _, _, sync = rendered.function("glance-server-db-sync-cmd-run")
-    return sync.get("unless", "").endswith(" db check")
+    return "glance-server-db-schema-glance-db-synced" in rendered.states
 
 
 def _wsgi_module(rendered):

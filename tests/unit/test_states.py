@@ -5,32 +5,48 @@ from saltrender import load_pillar
 
 # As the glance user, through runuser (not runas: see glance/server/db.sls).
 MANAGE = "runuser -u glance -- glance-manage --config-file /etc/glance/glance-api.conf"
+# glance_db's arguments (_states/glance_db.py): the schema check runs as the
+# glance user with Glance's Python on the file glance-manage reads.
+SCHEMA = {"name": "/etc/glance/glance-api.conf", "user": "glance", "python": "/usr/bin/python3",
+          "check": "salt://glance/files/schema_current.py"}
+SYNC = "glance-server-db-schema-glance-db-synced"
+WAIT = "glance-server-db-wait-for-schema-glance-db-current"
 
 
 def test_primary_syncs_guarded_and_loads_metadefs_once(render):
     rendered = render("debian-12", load_pillar("cluster"))
-    _, function, sync = rendered.function("glance-server-db-sync-cmd-run")
-    assert function == "run"
-    assert sync["name"] == f"{MANAGE} db_sync"
-    assert sync["unless"] == f"{MANAGE} db check"
-    assert "runas" not in sync
+    module, function, sync = rendered.function(SYNC)
+    assert (module, function) == ("glance_db", "synced")
+    assert {key: sync[key] for key in SCHEMA} == SCHEMA
+    # No unless/onlyif: those make Salt load every module once per run.
+    assert not {"unless", "onlyif", "creates", "runas"} & set(sync)
     _, _, metadefs = rendered.function("glance-server-db-load-metadefs-cmd-run")
     assert metadefs["name"] == f"{MANAGE} db_load_metadefs /etc/glance/metadefs"
-    assert metadefs["onchanges"] == [{"cmd": "glance-server-db-sync-cmd-run"}]
-    assert "glance-server-db-wait-for-schema-cmd-run" not in rendered.states
+    assert metadefs["onchanges"] == [{"glance_db": SYNC}]
+    assert WAIT not in rendered.states
 
 
 def test_secondary_never_syncs_and_waits_for_the_schema(render):
     pillar = load_pillar("cluster")
     pillar["glance"]["server"].update(load_pillar("cluster_secondary")["glance"]["server"])
     rendered = render("debian-12", pillar)
-    assert "glance-server-db-sync-cmd-run" not in rendered.states
+    assert SYNC not in rendered.states
     assert "glance-server-db-load-metadefs-cmd-run" not in rendered.states
-    _, _, wait = rendered.function("glance-server-db-wait-for-schema-cmd-run")
-    assert wait["name"] == wait["unless"] == f"{MANAGE} db check"
+    module, function, wait = rendered.function(WAIT)
+    assert (module, function) == ("glance_db", "current")
+    assert {key: wait[key] for key in SCHEMA} == SCHEMA
     assert wait["retry"] == {"attempts": 90, "interval": 10, "until": True}
     _, _, service = rendered.function("glance-server-service-glance-api-running")
     assert {"sls": "glance.server.db"} in service["require"]
+
+
+def test_the_db_state_is_synced_before_its_first_use(render):
+    # This machine's minion cache has no synced glance_db: the sync renders.
+    rendered = render("debian-12", load_pillar("cluster"))
+    _, function, sync_all = rendered.function("glance-server-db-saltutil-sync-all")
+    assert function == "sync_all" and sync_all["reload_modules"] is True
+    _, _, sync = rendered.function(SYNC)
+    assert {"saltutil": "glance-server-db-saltutil-sync-all"} in sync["require"]
 
 
 def test_services_restart_on_config_and_start_after_db(render):

@@ -4,25 +4,17 @@ message a user sees) and on glance/lib/pillar_keys.py's functions alone.
 The declaration (glance/parameters/schema.yaml) is kept in step with
 glance_image.present and with the README."""
 import ast
-import importlib.util
 import re
 
 import pytest
 import yaml
 
-from saltrender import REPO, RenderError, load_pillar, merged
+from saltrender import REPO, RenderError, load_formula_module, load_pillar, merged
 
 SCHEMA = yaml.safe_load((REPO / "glance" / "parameters" / "schema.yaml").read_text())
 
 
-def load_helper():
-    spec = importlib.util.spec_from_file_location("pillar_keys", REPO / "glance" / "lib" / "pillar_keys.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-pillar_keys = load_helper()
+pillar_keys = load_formula_module("glance/lib/pillar_keys.py")
 
 
 def platform_map(os_family):
@@ -197,18 +189,13 @@ def test_helper_does_not_look_into_values_of_another_shape():
     assert pillar_keys.unknown_keys(schema, data, "root") == []
 
 
-def test_helper_run_returns_one_line_or_nothing():
-    pillar_keys.SCHEMA = SCHEMA
-    pillar_keys.LOOKUP_MAP = platform_map("Debian")
-    try:
-        pillar_keys.PILLAR = {"server": {"imagse": [], "workrs": 1}}
-        assert pillar_keys.run() == "glance:server:imagse: unknown key (did you mean images?)"
-        pillar_keys.PILLAR = load_pillar("pillar.example")["glance"]
-        assert pillar_keys.run() == ""
-        pillar_keys.PILLAR = None
-        assert pillar_keys.run() == ""
-    finally:
-        pillar_keys.SCHEMA = pillar_keys.PILLAR = pillar_keys.LOOKUP_MAP = None
+def test_helper_returns_one_line_or_nothing():
+    first = pillar_keys.first_unknown_key
+    lookup_map = platform_map("Debian")
+    assert first(SCHEMA, {"server": {"imagse": [], "workrs": 1}}, lookup_map) == \
+        "glance:server:imagse: unknown key (did you mean images?)"
+    assert first(SCHEMA, load_pillar("pillar.example")["glance"], lookup_map) == ""
+    assert first(SCHEMA, None, lookup_map) == ""
 
 
 @pytest.mark.parametrize("os_family", ["Debian", "RedHat"])

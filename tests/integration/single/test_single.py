@@ -2,6 +2,7 @@
 (test-only states), then glance.bootstrap and glance with
 tests/pillar/single.sls. Every pillar value asserted where it landed, and
 Glance proven to work through Keystone."""
+import shlex
 import time
 import urllib.parse
 
@@ -13,6 +14,7 @@ from glance_checks import (
     assert_clean_logs,
     assert_config_valid,
     assert_private,
+    assert_schema_behind_is_detected,
     assert_schema_current,
     assert_secrets_not_on_command_lines,
     assert_service_running,
@@ -97,6 +99,15 @@ def test_service_running(host, api):
 
 def test_schema_current(host):
     assert_schema_current(host)
+
+
+def test_schema_behind_the_release_is_detected(host):
+    # MariaDB on this host: root through its unix socket.
+    def run_sql(statement):
+        cmd = host.run(f"mysql --batch --skip-column-names glance -e {shlex.quote(statement)}")
+        assert cmd.rc == 0, cmd.stderr
+        return cmd.stdout
+    assert_schema_behind_is_detected(host, run_sql)
 
 
 def test_config_valid_for_installed_glance(host):

@@ -7,11 +7,18 @@ Run with testinfra against the converged host:
 """
 import json
 import re
+import shlex
 import time
 
 import pytest
 
-from glance_checks import assert_clean_logs, assert_schema_current, assert_service_running, read_ini
+from glance_checks import (
+    assert_clean_logs,
+    assert_schema_behind_is_detected,
+    assert_schema_current,
+    assert_service_running,
+    read_ini,
+)
 
 API_CONF = "/etc/glance/glance-api.conf"
 UWSGI_INI = "/etc/glance/glance-api-uwsgi.ini"
@@ -183,6 +190,16 @@ def test_lists_images_without_keystone(host, api_ready):
 
 def test_schema_is_current(host):
     assert_schema_current(host)
+
+
+def test_schema_behind_the_release_is_detected(host):
+    def run_sql(statement):
+        script = ("import sqlite3, sys\nwith sqlite3.connect('/var/lib/glance/glance.sqlite') as db:\n"
+                  "    print('\\n'.join(str(row[0]) for row in db.execute(sys.argv[1])))\n")
+        cmd = host.run(f"python3 -c {shlex.quote(script)} {shlex.quote(statement)}")
+        assert cmd.rc == 0, cmd.stderr
+        return cmd.stdout
+    assert_schema_behind_is_detected(host, run_sql)
 
 
 def test_no_errors_in_logs(host, api_ready):

@@ -1,0 +1,182 @@
+"""The merged map of the formula, with the values the pillar implies.
+
+map.py (beside it) calls build() in Salt's own process while map.jinja
+builds the map; an unknown release raises ValueError with a one-line
+message. The map is the platform map (defaults.yaml merged with os_family/<family>.yaml), then
+glance:lookup, then glance:server and glance:bootstrap over the map's own
+defaults of them, plus:
+  version, major, features  the release and its features (releases.yaml)
+  api_server                uwsgi where the release has no eventlet server
+  messaging                 whether the pillar gives a message queue
+  keystone                  Keystone's auth_url, auth_url_v3 and public_url
+  stores, default_store     the stores as {id, key, type, options}
+  api_endpoint              where clients on this host reach the API
+  api_config                the path of glance-api.conf
+  manage_services           services and database actions are managed
+and, in glance:server, the engines a pillar implies, RabbitMQ's endpoints,
+the notification settings and ceph:mon_host as a list.
+
+Python rather than Jinja: every SLS of the formula renders the map, and
+Jinja compiles its templates again for each of them. A value of the wrong
+shape is left as it is for validate.py to refuse with its message.
+"""
+import copy
+
+
+def merged(base, update):
+    """A deep copy of BASE with UPDATE merged over it: mappings recursively,
+    anything else (lists included) replaced, as slsutil.merge's recurse."""
+    result = copy.deepcopy(base)
+    for key, value in (update or {}).items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def is_list(value):
+    """What Jinja calls iterable but neither a string nor a mapping."""
+    return hasattr(value, "__iter__") and not isinstance(value, (str, bytes, dict))
+
+
+def release(server, glance, releases, grains):
+    """(version, major, features) of the pillar's release, else of the one
+    the distribution packages."""
+    version = server.get("version")
+    if version is None:
+        version = glance["default_version_by_osfinger"].get(grains.get("osfinger"), glance["default_version"])
+    version = str(version).lower()
+    version = releases["codenames"].get(version, version)
+    if version not in releases["releases"]:
+        raise ValueError(
+            f"glance:server:version: unknown release {version}; expected one of "
+            f"{', '.join(releases['releases'])} or a codename ({', '.join(releases['codenames'])})")
+    major = releases["releases"][version]
+    features = {name: (low is None or major >= low) and (high is None or major <= high)
+                for name, (low, high) in releases["features"].items()}
+    return version, major, features
+
+
+def build(platform_map, lookup, server, bootstrap, releases, grains):
+    glance = merged(platform_map, lookup)
+    version, major, features = release(server, glance, releases, grains)
+    srv = merged(glance["server"], server)
+    srv["version"] = version
+    glance.update({
+        "server": srv,
+        "bootstrap": merged(glance["bootstrap"], bootstrap),
+        "version": version,
+        "major": major,
+        "features": features,
+        "api_server": "uwsgi" if features["uwsgi_only"] else glance["api_server"],
+        "api_config": f"{glance['config_dir']}/glance-api.conf",
+    })
+    derive_database(srv, server)
+    derive_identity(glance, srv, server)
+    derive_messaging(glance, srv, server)
+    derive_notification(glance, srv, server)
+    derive_stores(glance, server)
+    if isinstance(srv.get("ceph"), dict) and isinstance(srv["ceph"].get("mon_host"), str):
+        srv["ceph"]["mon_host"] = [srv["ceph"]["mon_host"]]
+    if isinstance(srv.get("bind"), dict):
+        glance["api_endpoint"] = api_endpoint(srv["bind"].get("address", ""), srv["bind"].get("port"))
+    # Skipped when building images: glance:server:manage_services false, or
+    # the grain noservices.
+    glance["manage_services"] = bool(srv.get("manage_services")) and not grains.get("noservices", False)
+    return glance
+
+
+def derive_database(srv, given):
+    """A database pillar without an engine means MySQL; PostgreSQL listens
+    on 5432 unless the pillar gives a port."""
+    db, given_db = srv.get("database"), given.get("database")
+    if not isinstance(db, dict) or not isinstance(given_db, dict):
+        return
+    if given_db and "engine" not in given_db:
+        db["engine"] = "mysql"
+    if db.get("engine") == "postgresql" and "port" not in given_db:
+        db["port"] = 5432
+
+
+def derive_identity(glance, srv, given):
+    """An identity pillar without an engine means Keystone. Its URLs serve
+    glance-api.conf, image seeding and the Keystone registration, which
+    without a host registers with a Keystone on this host."""
+    identity = srv.get("identity")
+    if not isinstance(identity, dict):
+        return
+    given_identity = given["identity"] if isinstance(given.get("identity"), dict) else {}
+    identity["engine"] = given_identity.get("engine", "keystone" if given_identity else "noauth")
+    base = f"{identity.get('protocol')}://{identity.get('host', '127.0.0.1')}"
+    glance["keystone"] = {
+        "auth_url": f"{base}:{identity.get('port')}",
+        "auth_url_v3": f"{base}:{identity.get('port')}/v3",
+        "public_url": f"{base}:{identity.get('public_port')}",
+    }
+
+
+def derive_messaging(glance, srv, given):
+    """Only when the pillar gives a queue; endpoints are {host, port}, from
+    members or from host."""
+    glance["messaging"] = isinstance(given.get("message_queue"), dict)
+    mq = srv["message_queue"]
+    if not glance["messaging"]:
+        return
+    if "members" in mq:
+        members = mq["members"] if is_list(mq["members"]) else []
+        if members and all(isinstance(m, dict) and m.get("host") for m in members):
+            mq["hosts"] = [m["host"] for m in members]
+            mq["endpoints"] = [{"host": m["host"], "port": m.get("port", mq.get("port"))} for m in members]
+    elif mq.get("host"):
+        mq["endpoints"] = [{"host": mq["host"], "port": mq.get("port")}]
+
+
+def derive_notification(glance, srv, given):
+    """A bool or a mapping; on by default when a queue is given."""
+    notification = srv.get("notification")
+    if given.get("notification") in (True, False):
+        driver = notification.get("driver", "messagingv2") if isinstance(notification, dict) else "messagingv2"
+        notification = {"driver": driver, "enabled": given["notification"]}
+    if not isinstance(notification, dict):
+        notification = {"driver": "messagingv2"}
+    notification.setdefault("enabled", glance["messaging"])
+    srv["notification"] = notification
+
+
+def derive_stores(glance, given):
+    """glance:server:stores (multistore: a mapping of id to options, or a
+    list of options with an id) or glance:server:storage (one store, the old
+    formula's form); neither means a file store. Each store is {id, key (its
+    pillar key, for messages), type, options}. One store is the default."""
+    stores = []
+    if given.get("stores"):
+        if isinstance(given["stores"], dict):
+            items = [(store_id, options) for store_id, options in given["stores"].items()
+                     if isinstance(options, dict)]
+        elif is_list(given["stores"]):
+            items = [(options["id"], options) for options in given["stores"]
+                     if isinstance(options, dict) and options.get("id")]
+        else:
+            items = []
+        stores = [{"id": str(store_id), "key": f"stores:{store_id}", "type": options.get("type"), "options": options}
+                  for store_id, options in items]
+    elif isinstance(given.get("storage"), dict) or not given.get("storage"):
+        storage = given.get("storage") or {"engine": "file"}
+        options = merged(storage, {"type": storage.get("engine", "file")})
+        options.pop("engine", None)
+        stores = [{"id": options["type"], "key": "storage", "type": options["type"], "options": options}]
+    default_store = given.get("default_store")
+    if default_store is None and len(stores) == 1:
+        default_store = stores[0]["id"]
+    glance["stores"] = stores
+    glance["default_store"] = str(default_store) if default_store is not None else None
+
+
+def api_endpoint(address, port):
+    """Where clients on this host reach the API bound to ADDRESS:PORT: a
+    wildcard bind on loopback, an IPv6 address in brackets."""
+    address = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(str(address), str(address))
+    if ":" in address:
+        address = f"[{address}]"
+    return f"http://{address}:{port}"

@@ -1,0 +1,198 @@
+"""Checks of glance:server as given and of the map derive.py built.
+
+map.py (beside it) calls problem() in Salt's own process while map.jinja
+builds the map: the message for the first problem, or "". map.jinja raises
+it, so every SLS stops at render time, before any change, on bad pillar.
+Each message names the pillar key and what was expected. Only checks: the
+values are derived in derive.py.
+"""
+import numbers
+
+# Keys of glance:server that hold a mapping (notification may also be a
+# bool, stores a list).
+MAPPINGS = ("bind", "database", "identity", "message_queue", "notification", "cache", "storage", "stores",
+            "ceph", "image_cache", "policy", "config", "registry")
+STORE_TYPES = ("file", "rbd", "cinder", "s3", "http")
+
+
+class Invalid(Exception):
+    def __init__(self, key, message):
+        super().__init__(f"glance:server:{key}: {message}")
+
+
+def problem(glance, given):
+    """The first problem of GLANCE (the built map) and GIVEN (glance:server
+    as the pillar gives it), or ""."""
+    try:
+        check(glance, given)
+    except Invalid as invalid:
+        return str(invalid)
+    return ""
+
+
+def is_list(value):
+    """What Jinja calls iterable but neither a string nor a mapping."""
+    return hasattr(value, "__iter__") and not isinstance(value, (str, bytes, dict))
+
+
+def check(glance, given):
+    check_shapes(given)
+    check_server(glance, given)
+    check_database(glance["server"]["database"])
+    check_identity(glance["server"]["identity"])
+    check_messaging(glance)
+    check_cache(glance["server"].get("cache") or {})
+    check_stores(glance, given)
+    check_policy_and_config(glance["server"])
+
+
+def check_shapes(given):
+    for key in MAPPINGS:
+        value = given.get(key)
+        if key not in given or value is None or isinstance(value, dict):
+            continue
+        if key == "notification" and value in (True, False):
+            continue
+        if key == "stores" and is_list(value):
+            continue
+        raise Invalid(key, f"expected a mapping, got {value}")
+
+
+def check_server(glance, given):
+    srv = glance["server"]
+    if srv.get("role") not in ("primary", "secondary"):
+        raise Invalid("role", f"expected primary or secondary, got {srv.get('role')}")
+    if not is_list(srv.get("images")):
+        raise Invalid("images", "expected a list of images")
+    workers = srv.get("workers")
+    if workers is not None and (not isinstance(workers, numbers.Number) or workers < 1):
+        raise Invalid("workers", f"expected a whole number of at least 1, got {workers}")
+    port = srv["bind"].get("port")
+    if not isinstance(port, numbers.Number):
+        raise Invalid("bind:port", f"expected a port number, got {port}")
+    if "enable_v1_api" in given and not glance["features"]["v1_api"]:
+        raise Invalid("enable_v1_api",
+                      f"the Images API v1 was removed in Rocky; version {glance['version']} has no v1 API")
+
+
+def check_database(db):
+    if db.get("engine") not in ("mysql", "postgresql", "sqlite"):
+        raise Invalid("database:engine",
+                      f"unknown database engine {db.get('engine')}; expected mysql, postgresql or sqlite")
+    if db["engine"] != "sqlite":
+        for key in ("host", "password"):
+            if not db.get(key):
+                raise Invalid(f"database:{key}", f"is required with database engine {db['engine']}")
+
+
+def check_identity(identity):
+    if identity.get("engine") not in ("keystone", "noauth"):
+        raise Invalid("identity:engine",
+                      f"unknown identity engine {identity.get('engine')}; expected keystone or noauth")
+    if identity["engine"] == "keystone":
+        for key in ("host", "password"):
+            if not identity.get(key):
+                raise Invalid(f"identity:{key}", "is required with identity engine keystone")
+
+
+def check_messaging(glance):
+    srv = glance["server"]
+    mq = srv["message_queue"]
+    if glance["messaging"]:
+        if mq.get("engine") != "rabbitmq":
+            raise Invalid("message_queue:engine",
+                          f"unknown message queue engine {mq.get('engine')}; expected rabbitmq")
+        if "members" in mq:
+            if not is_list(mq["members"]) or len(mq["members"]) == 0:
+                raise Invalid("message_queue:members", "expected a non-empty list of {host, port}")
+            for member in mq["members"]:
+                if not isinstance(member, dict) or not member.get("host"):
+                    raise Invalid("message_queue:members", f"every member needs a host, got {member}")
+        elif not mq.get("host"):
+            raise Invalid("message_queue", "give host or members")
+        for key in ("user", "password"):
+            if not mq.get(key):
+                raise Invalid(f"message_queue:{key}", "is required with message queue engine rabbitmq")
+            # oslo.messaging rebuilds the broker URL with the user and
+            # password quoted except for '/', so kombu misreads any '/'.
+            if "/" in str(mq[key]):
+                raise Invalid(f"message_queue:{key}", 'must not contain "/": oslo.messaging passes it to '
+                              "RabbitMQ unquoted and the connection URL breaks")
+    if srv["notification"].get("enabled") and not glance["messaging"]:
+        raise Invalid("notification", "notifications need glance:server:message_queue")
+
+
+def check_cache(cache):
+    """The token cache (memcached) and its optional protection."""
+    if cache.get("members") is not None and not is_list(cache["members"]):
+        raise Invalid("cache:members", "expected a list of {host, port}")
+    security = cache.get("security") or {}
+    if security.get("enabled"):
+        if not security.get("secret_key"):
+            raise Invalid("cache:security:secret_key", "is required when cache:security:enabled is true")
+        if security.get("strategy", "ENCRYPT") not in ("MAC", "ENCRYPT"):
+            raise Invalid("cache:security:strategy", f"expected MAC or ENCRYPT, got {security['strategy']}")
+
+
+def check_stores(glance, given):
+    """glance:server:stores or glance:server:storage, never both. Swift needs
+    glance-swift.conf, which the formula does not write."""
+    if given.get("stores") and given.get("storage"):
+        raise Invalid("stores", "give either glance:server:stores or glance:server:storage, not both")
+    if given.get("stores"):
+        if not glance["features"]["multistore"]:
+            raise Invalid("stores", f"multiple stores need Ussuri or newer; version {glance['version']} "
+                          "takes glance:server:storage")
+        if isinstance(given["stores"], dict):
+            for store_id, options in given["stores"].items():
+                if not isinstance(options, dict):
+                    raise Invalid(f"stores:{store_id}", f"expected a mapping with a type, got {options}")
+        else:
+            for options in given["stores"]:
+                if not isinstance(options, dict) or not options.get("id"):
+                    raise Invalid("stores", f"every store in the list form needs an id, got {options}")
+    else:
+        storage = given.get("storage") or {"engine": "file"}
+        if storage.get("engine", "file") not in ("file", "rbd"):
+            raise Invalid("storage:engine", f"unknown storage engine {storage.get('engine')}; expected file or rbd")
+
+    seen_ids = []
+    for store in glance["stores"]:
+        store_type = store["type"]
+        if store_type == "swift":
+            raise Invalid(f"{store['key']}:type", "swift stores are not supported by this formula (it does not "
+                          f"write glance-swift.conf); use {', '.join(STORE_TYPES[:-1])} or {STORE_TYPES[-1]}")
+        if store_type not in STORE_TYPES:
+            raise Invalid(f"{store['key']}:type",
+                          f"unknown store type {store_type}; expected one of {', '.join(STORE_TYPES)}")
+        if store["id"] in seen_ids:
+            raise Invalid("stores", f"duplicate store id {store['id']}")
+        if store["id"].startswith("os_glance_"):
+            raise Invalid(store["key"], "store ids starting with os_glance_ are reserved by Glance")
+        seen_ids.append(store["id"])
+        if store_type == "rbd":
+            for key in ("pool", "user", "client_glance_key"):
+                if not store["options"].get(key):
+                    raise Invalid(f"{store['key']}:{key}", "is required for an rbd store")
+    http_stores = [store["id"] for store in glance["stores"] if store["type"] == "http"]
+    if len(http_stores) > 1:
+        raise Invalid("stores", f"at most one http store can be configured, got {', '.join(http_stores)}")
+
+    default_store = given.get("default_store")
+    if default_store is None:
+        if len(seen_ids) > 1:
+            raise Invalid("default_store",
+                          f"is required with more than one store; expected one of {', '.join(seen_ids)}")
+    elif str(default_store) not in seen_ids:
+        raise Invalid("default_store", f"{default_store} is not one of the stores ({', '.join(seen_ids)})")
+
+
+def check_policy_and_config(srv):
+    if not isinstance(srv.get("policy"), dict):
+        raise Invalid("policy", "expected a mapping of rule name to a rule string or a list of alternatives")
+    for name, sections in srv["config"].items():
+        if not isinstance(sections, dict):
+            raise Invalid(f"config:{name}", "expected a mapping of section to keys")
+        for section, keys in sections.items():
+            if keys is not None and not isinstance(keys, dict):
+                raise Invalid(f"config:{name}:{section}", "expected a mapping of key to value (null removes a key)")

@@ -1,0 +1,88 @@
+"""_states/glance_db.py: db_sync only when the schema check says the schema
+is not current, a dry run that predicts it, failures that say why, and a
+secondary's wait that fails (for retry) until the schema is there."""
+import pytest
+
+import saltmodules
+
+CONFIG = "/etc/glance/glance-api.conf"
+CHECK = "runuser -u glance -- /usr/bin/python3 -I - --config-file " + CONFIG
+SYNC = "runuser -u glance -- glance-manage --config-file " + CONFIG + " db_sync"
+
+
+class Host:
+    """cmd.run_all and cp.cache_file of a host whose schema check exits
+    CHECK_RC and whose db_sync exits SYNC_RC; records the commands."""
+
+    def __init__(self, tmp_path, check_rc=0, sync_rc=0):
+        self.check_rc, self.sync_rc, self.commands = check_rc, sync_rc, []
+        self.script = tmp_path / "schema_current.py"
+        self.script.write_text("# the schema check\n")
+
+    def run_all(self, command, stdin=None, **kwargs):
+        assert kwargs["python_shell"] is False
+        text = " ".join(command)
+        self.commands.append(text)
+        if text == CHECK:
+            assert stdin == "# the schema check\n" and kwargs["stdin_raw_newlines"] is True
+            said = "" if self.check_rc == 0 else "Your database is not up to date. Run db expand."
+            return {"retcode": self.check_rc, "stdout": said, "stderr": ""}
+        if text == SYNC:
+            refused = "oslo_db.exception.DBConnectionError: (2003, \"Can't connect to MySQL server on 'db'\")"
+            return {"retcode": self.sync_rc, "stdout": "", "stderr": "" if self.sync_rc == 0 else refused}
+        raise AssertionError(f"unexpected command {text}")
+
+    def cache_file(self, source):
+        return str(self.script) if source == "salt://glance/files/schema_current.py" else ""
+
+    def module(self, test=False):
+        return saltmodules.load("_states/glance_db.py", __opts__={"test": test},
+                                __salt__={"cmd.run_all": self.run_all, "cp.cache_file": self.cache_file})
+
+
+def test_current_schema_changes_nothing(tmp_path):
+    host = Host(tmp_path)
+    ret = host.module().synced(CONFIG)
+    assert ret["result"] is True and ret["changes"] == {}
+    assert host.commands == [CHECK]
+
+
+def test_schema_behind_is_synced(tmp_path):
+    host = Host(tmp_path, check_rc=3)
+    ret = host.module().synced(CONFIG)
+    assert ret["result"] is True and ret["changes"] == {"schema": "synced"}
+    assert host.commands == [CHECK, SYNC]
+
+
+def test_dry_run_predicts_the_sync_without_running_it(tmp_path):
+    host = Host(tmp_path, check_rc=3)
+    ret = host.module(test=True).synced(CONFIG)
+    assert ret["result"] is None and ret["changes"]
+    assert "db expand" in ret["comment"]
+    assert host.commands == [CHECK]
+
+
+def test_failed_sync_says_why(tmp_path):
+    host = Host(tmp_path, check_rc=1, sync_rc=1)
+    ret = host.module().synced(CONFIG)
+    assert ret["result"] is False and ret["changes"] == {}
+    assert "db_sync failed (exit 1)" in ret["comment"] and "Can't connect to MySQL server on 'db'" in ret["comment"]
+
+
+def test_missing_check_script_fails_clearly(tmp_path):
+    host = Host(tmp_path)
+    ret = host.module().synced(CONFIG, check="salt://elsewhere/check.py")
+    # Not current as far as anyone can tell: db_sync runs, which is safe.
+    assert host.commands == [SYNC]
+    assert ret["changes"] == {"schema": "synced"}
+
+
+@pytest.mark.parametrize("test, expected", [(False, False), (True, None)])
+def test_secondary_waits_until_the_schema_is_current(tmp_path, test, expected):
+    host = Host(tmp_path, check_rc=5)
+    ret = host.module(test=test).current(CONFIG)
+    assert ret["result"] is expected and ret["changes"] == {}
+    assert "not current" in ret["comment"]
+    host.check_rc = 0
+    assert host.module(test=test).current(CONFIG)["result"] is True
+    assert SYNC not in host.commands
