@@ -138,16 +138,18 @@ def _common_prefix(names):
 
 
 def select(names, config=None):
-    """Groups matching NAMES (suite names, group names or suite-name
-    prefixes such as `cluster` for `cluster-*`); all groups if NAMES is empty.
+    """Groups matching NAMES (suite names, group names or, where no suite
+    has the very name, suite-name prefixes such as `cluster` for
+    `cluster-*`); all groups if NAMES is empty.
     Unknown names are an error, so a typo cannot silently run nothing."""
     every = groups(config)
     if not names:
         return every
     chosen = []
     for wanted in names:
-        hits = [g for g in every if g.name == wanted
-                or any(n.name == wanted or n.name.startswith(wanted + "-") for n in g.nodes)]
+        # An exact name wins: `single` is not also `single-ceph`.
+        hits = [g for g in every if g.name == wanted or any(n.name == wanted for n in g.nodes)]
+        hits = hits or [g for g in every if any(n.name.startswith(wanted + "-") for n in g.nodes)]
         if not hits:
             raise ValueError(f"no suite {wanted!r} in .kitchen.yml; known: {[g.name for g in every]}")
         chosen += [g for g in hits if g not in chosen]

@@ -26,3 +26,15 @@ def test_the_converge_run_prints_them():
     line = converge_conftest.skipped_platforms_line()
     for platform in selection.not_converged_here():
         assert platform in line
+
+
+def test_a_suite_name_selects_that_suite_and_a_prefix_its_family():
+    top = {"provisioner": {"state_top": {"base": {"*": ["glance"]}}}}
+    cluster = {"driver": {"run_options": {"network": "c"}}}
+    config = {"suites": [dict(top, name="single"), dict(top, name="single-ceph"),
+                         dict(top, name="cluster-controller", **cluster),
+                         dict(top, name="cluster-primary", **cluster)]}
+    assert [g.name for g in kitchen.select(["single"], config)] == ["single"]
+    assert [g.name for g in kitchen.select(["single-ceph"], config)] == ["single-ceph"]
+    [group] = kitchen.select(["cluster"], config)
+    assert [n.name for n in group.nodes] == ["cluster-controller", "cluster-primary"]
