@@ -151,7 +151,7 @@ def _connect(args):
     if endpoint:
         args["image_endpoint_override"] = endpoint
     try:
-        sdk = __salt__["openstack_sdk.connect"](args, app_name="salt-glance-image")
+        sdk = __salt__["openstack_sdk.connect"](args, app_name="salt-glance-image", reuse_token=not headers)
     except Exception as exc:
         if __salt__["openstack_sdk.failure"](exc) is None:
             raise

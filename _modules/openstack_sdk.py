@@ -5,7 +5,9 @@ so the import, the connection set-up and the rule for secrets live here
 once.
 
 * :func:`connect`: an openstacksdk connection for a connection mapping,
-  cached for the run.
+  cached for the run; with ``reuse_token``, the Keystone token of an
+  earlier run is used again while it is valid (:func:`remember_tokens`
+  keeps it).
 * :func:`authenticates`: whether credentials get a token from Keystone.
 * :func:`failure`: what an exception of the SDK or of keystoneauth means.
 * :func:`secrets` and :func:`scrub`: what counts as a secret, and the text
@@ -68,7 +70,7 @@ def __virtual__():
     return __virtualname__
 
 
-def connect(connection=None, **options):
+def connect(connection=None, reuse_token=False, **options):
     """
     An openstacksdk connection for ``connection``, cached for the run.
 
@@ -80,6 +82,13 @@ def connect(connection=None, **options):
     all reads ``OS_*`` variables. ``options`` are the calling module's own
     keywords (``app_name``, ``connect_retries``, ...); the mapping's keys
     win over them.
+
+    ``reuse_token``: start from the token :func:`remember_tokens` kept for
+    these very connection settings (a changed password is other settings),
+    so that a run that finds nothing to change does not pay for Keystone's
+    password hashing again. keystoneauth authenticates anew when the token
+    is about to expire, and once more when a request is refused with 401
+    (a revoked token).
 
     Nothing goes over the network until the first request.
     """
@@ -94,7 +103,53 @@ def connect(connection=None, **options):
             load_envvars=not given,
             **args,
         )
+        if reuse_token:
+            _restore_token(cache[key], key)
     return cache[key]
+
+
+def _token_file(key):
+    return os.path.join(__opts__["cachedir"], "openstack_sdk", "tokens", key)
+
+
+def _restore_token(conn, key):
+    auth = getattr(getattr(conn, "session", None), "auth", None)
+    if not hasattr(auth, "set_auth_state"):
+        return
+    __context__.setdefault("openstack_sdk.reused", {})[key] = auth
+    try:
+        with open(_token_file(key), encoding="utf-8") as handle:
+            auth.set_auth_state(handle.read())
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+
+
+def remember_tokens():
+    """
+    Keep the current token of each connection opened with ``reuse_token``
+    in this run, in a file only root can read (under Salt's cache
+    directory): where Salt runs, root already holds the password the token
+    was obtained with. Returns how many were written.
+    """
+    written = 0
+    for key, auth in __context__.get("openstack_sdk.reused", {}).items():
+        state = auth.get_auth_state() if getattr(auth, "auth_ref", None) else None
+        path = _token_file(key)
+        try:
+            with open(path, encoding="utf-8") as handle:
+                if handle.read() == state:
+                    continue
+        except OSError:
+            pass
+        if state is None:
+            continue
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(state)
+        os.replace(path + ".new", path)
+        written += 1
+    return written
 
 
 def authenticates(connection):

@@ -609,6 +609,11 @@ def _run(name, connection, secret_urls, func):
         ret["result"] = False
         ret["comment"] = _message(exc)
         log.debug("glance_image %s failed:\n%s", name, scrub(traceback.format_exc()))
+    try:
+        # The token for the next run (see openstack_sdk.connect).
+        __salt__["openstack_sdk.remember_tokens"]()
+    except Exception as exc:  # a cache that cannot be written costs time only
+        log.debug("glance_image %s: the token was not kept: %s", name, scrub(str(exc)))
     ret["comment"] = scrub(ret["comment"])
     ret["changes"] = scrub(ret["changes"])
     return ret

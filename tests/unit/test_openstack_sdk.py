@@ -64,6 +64,63 @@ def test_connections_are_cached_for_the_run(sdk):
     assert len(sdk.connects) == 3
 
 
+class FakeAuth:
+    """A keystoneauth identity plugin as far as token reuse sees it."""
+
+    def __init__(self):
+        self.auth_ref, self.restored = None, None
+
+    def set_auth_state(self, state):
+        self.restored = state
+        self.auth_ref = "token from " + state
+
+    def get_auth_state(self):
+        return self.auth_ref and self.auth_ref.replace("token from ", "")
+
+
+def next_run(sdk, tmp_path, monkeypatch):
+    """The module as a new run sees it: a fresh __context__, and openstack.connect
+    returning connections with a FakeAuth."""
+    sdk.__context__ = {}
+    sdk.__opts__ = {"cachedir": str(tmp_path)}
+    monkeypatch.setattr(openstack, "connect",
+                        lambda **kwargs: SimpleNamespace(session=SimpleNamespace(auth=FakeAuth())))
+    return sdk
+
+
+KEYSTONE = {"auth_url": "http://keystone.test:5000/v3", "username": "glance", "password": PASSWORD}
+
+
+def test_a_kept_token_is_used_by_the_next_run(sdk, tmp_path, monkeypatch):
+    first = next_run(sdk, tmp_path, monkeypatch).connect(KEYSTONE, reuse_token=True)
+    assert first.session.auth.restored is None
+    first.session.auth.auth_ref = "token from state-1"  # the run authenticated
+    assert sdk.remember_tokens() == 1
+    assert sdk.remember_tokens() == 0  # unchanged: not written again
+    [kept] = list((tmp_path / "openstack_sdk" / "tokens").iterdir())
+    assert oct(kept.stat().st_mode & 0o777) == "0o600"
+    assert oct(kept.parent.stat().st_mode & 0o777) == "0o700"
+    assert PASSWORD not in kept.read_text()
+
+    second = next_run(sdk, tmp_path, monkeypatch).connect(KEYSTONE, reuse_token=True)
+    assert second.session.auth.restored == "state-1"
+
+
+def test_no_reuse_unless_asked_or_for_other_settings(sdk, tmp_path, monkeypatch):
+    first = next_run(sdk, tmp_path, monkeypatch).connect(KEYSTONE, reuse_token=True)
+    first.session.auth.auth_ref = "token from state-1"
+    sdk.remember_tokens()
+    assert next_run(sdk, tmp_path, monkeypatch).connect(KEYSTONE).session.auth.restored is None
+    changed = dict(KEYSTONE, password="another password")
+    assert next_run(sdk, tmp_path, monkeypatch).connect(changed, reuse_token=True).session.auth.restored is None
+
+
+def test_an_unauthenticated_run_keeps_nothing(sdk, tmp_path, monkeypatch):
+    next_run(sdk, tmp_path, monkeypatch).connect(KEYSTONE, reuse_token=True)
+    assert sdk.remember_tokens() == 0
+    assert not (tmp_path / "openstack_sdk").exists()
+
+
 def test_authenticates_tells_a_refused_password_from_other_failures(sdk, monkeypatch):
     outcomes, sessions = [], []
 
