@@ -17,6 +17,8 @@ import sys
 
 import yaml
 
+from tests.integration.glance_checks import glance_user_env
+
 from . import REPO_ROOT, images, kitchen
 from .containers import FORMULA_MOUNT, Deployment, keep_containers
 from .podman import podman
@@ -29,18 +31,7 @@ OPENRC = "/root/.glance-bench-openrc"
 def _openrc(pillar_file):
     """OS_* settings of the suite's glance service user (Keystone v3)."""
     server = yaml.safe_load((REPO_ROOT / pillar_file).read_text())["glance"]["server"]
-    identity = server["identity"]
-    settings = {
-        "OS_AUTH_URL": f"http://{identity['host']}:{identity['port']}/v3",
-        "OS_IDENTITY_API_VERSION": "3",
-        "OS_USERNAME": identity["user"],
-        "OS_PASSWORD": identity["password"],
-        "OS_PROJECT_NAME": identity["tenant"],
-        "OS_USER_DOMAIN_NAME": identity.get("domain", "Default"),
-        "OS_PROJECT_DOMAIN_NAME": identity.get("domain", "Default"),
-        "OS_REGION_NAME": identity["region"],
-        "OS_INTERFACE": "internal",
-    }
+    settings = glance_user_env(server, endpoint=None)
     return "".join(f"export {key}={shlex.quote(str(value))}\n" for key, value in settings.items())
 
 

@@ -58,6 +58,27 @@ def assert_service_running(host, name):
     assert enabled.stdout.strip() == "enabled", enabled.stdout + enabled.stderr
 
 
+def glance_user_env(server, endpoint="http://127.0.0.1:9292"):
+    """OS_* settings for the openstack client as the glance service user of
+    a suite's glance:server pillar (Keystone v3), talking to ENDPOINT (None:
+    the catalog's)."""
+    identity = server["identity"]
+    settings = {
+        "OS_AUTH_URL": f"http://{identity['host']}:{identity.get('port', 5000)}/v3",
+        "OS_IDENTITY_API_VERSION": "3",
+        "OS_USERNAME": identity["user"],
+        "OS_PASSWORD": identity["password"],
+        "OS_PROJECT_NAME": identity["tenant"],
+        "OS_USER_DOMAIN_NAME": identity.get("domain", "Default"),
+        "OS_PROJECT_DOMAIN_NAME": identity.get("domain", "Default"),
+        "OS_REGION_NAME": identity["region"],
+        "OS_INTERFACE": "internal",
+    }
+    if endpoint:
+        settings["OS_ENDPOINT"] = endpoint
+    return settings
+
+
 def assert_schema_current(host):
     cmd = host.run(f"runuser -u glance -- glance-manage --config-file {API_CONF} db check")
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
@@ -270,3 +291,4 @@ def apply_images(host, images, test=False):
 def changed_or_failed(states):
     """{id: comment} of the states of a run that changed or failed anything."""
     return {k: v["comment"] for k, v in states.items() if v.get("changes") or v["result"] is not True}
+

@@ -12,6 +12,7 @@ from saltrender import PLATFORMS, load_pillar, merged
 SCENARIOS = {
     "standalone": ["standalone"],
     "single": ["single"],
+    "single_ceph": ["single_ceph"],
     "cluster": ["cluster"],
     "cluster_secondary": ["cluster", "cluster_secondary"],
     "seed_juno": ["seed_juno"],

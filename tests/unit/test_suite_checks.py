@@ -26,6 +26,7 @@ def load_suite(relative, name):
 
 standalone = load_suite("standalone/test_standalone.py", "standalone_suite")
 single = load_suite("single/test_single.py", "single_suite")
+single_ceph = load_suite("single_ceph/test_single_ceph.py", "single_ceph_suite")
 cluster = load_suite("cluster/test_cluster.py", "cluster_suite")
 checks = sys.modules["glance_checks"]
 
@@ -132,6 +133,12 @@ def test_single_checks_pass_on_the_rendered_config(render, platform):
     single.test_keystone_in_region(api)
     single.test_messaging_and_notifications(api)
     single.test_listening_and_workers(api)
+
+
+@pytest.mark.parametrize("platform", ["debian-12", "debian-13"])
+def test_single_ceph_checks_pass_on_the_rendered_config(render, platform):
+    api = checks.read_ini(rendered_host(render, platform, load_pillar("single_ceph"), None), API)
+    single_ceph.test_rbd_store_options(api)
 
 
 @pytest.mark.parametrize("platform", ["debian-12", "debian-13"])
