@@ -45,6 +45,12 @@ PREFETCH = [
     "python3-openstackclient",
     "qemu-utils",
     "memcached",
+    # The formula's rbd client packages and the test Ceph (single-ceph).
+    "ceph-common",
+    "python3-rbd",
+    "ceph-mon",
+    "ceph-mgr",
+    "ceph-osd",
 ]
 
 
