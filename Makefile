@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/pytest
 
-.PHONY: venv lint test test-render converge kitchen deploy bench clean deps-converge
+.PHONY: venv lint test test-render test-render-3006 converge kitchen deploy bench clean deps-converge
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt salt-requirements.txt
@@ -21,7 +21,20 @@ lint: venv
 test-render: venv
 	$(PYTEST) -n 2 tests/unit
 
-test: lint test-render converge
+# The same unit and render tests under Salt 3006 LTS (salt-3006-requirements.txt),
+# in a virtualenv of their own under .cache/.
+VENV_3006 := .cache/salt3006-venv
+$(VENV_3006)/.installed: salt-3006-requirements.txt
+	python3 -m venv $(VENV_3006)
+	$(VENV_3006)/bin/pip install --quiet --upgrade pip
+	$(VENV_3006)/bin/pip install --quiet -r salt-3006-requirements.txt
+	touch $@
+
+test-render-3006: $(VENV_3006)/.installed
+	$(VENV_3006)/bin/python -c 'import salt.version; print("Salt", salt.version.__version__)'
+	$(VENV_3006)/bin/pytest -q -n 2 --disable-warnings tests/unit
+
+test: lint test-render test-render-3006 converge
 
 # Applies the formula to this host, as root, with a Salt of its own
 # (salt-requirements.txt, in .cache/deploy/venv; nothing of the development
