@@ -1,12 +1,29 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
 # Store directories, and for Ceph RBD the client keyrings and ceph.conf,
-# readable by the glance group only.
+# readable by the glance group only; then each rbd store's client must
+# reach its pool with them (glance_store.rbd_reachable), so that a wrong key
+# fails the apply rather than an upload.
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %}
+{%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
 {%- import tplroot ~ "/ini/stores.jinja" as stores with context %}
 {%- set file_dirs, keyrings, ceph_conf = stores.file_dirs, stores.keyrings, stores.ceph_conf %}
 {%- set ceph = glance.server.ceph %}
+{#- One check per distinct client, pool and ceph.conf of the rbd stores. #}
+{%- set access_checks = [] %}
+{%- if ceph.check_access and glance.manage_services %}
+{%-   for store in glance.stores if store.type == 'rbd' %}
+{%-     set check = {'name': store.id, 'user': store.options.user, 'pool': store.options.pool,
+                     'conf': store.options.get('ceph_conf') or ceph_conf,
+                     'keyring': glance.ceph_dir ~ '/' ~ ceph.cluster ~ '.client.' ~ store.options.user ~ '.keyring',
+                     'service_user': glance.user, 'python': glance.python} %}
+{%-     if [check.user, check.pool, check.conf] not in access_checks|map(attribute='client')|list %}
+{%-       do access_checks.append({'client': [check.user, check.pool, check.conf], 'args': check}) %}
+{%-     endif %}
+{%-   endfor %}
+{%- endif %}
+{%- set sync = access_checks and needs_sync('states', 'glance_store') %}
 
 include:
   - {{ tplroot }}.server.install
@@ -67,3 +84,33 @@ glance-server-storage-ceph-conf-file-managed:
     - require:
       - sls: {{ tplroot }}.server.install
 {%- endif %}
+
+{%- if sync %}
+
+{#- glance_store must be there in this very run (see libsync.jinja). #}
+glance-server-storage-saltutil-sync-all:
+  saltutil.sync_all:
+    - name: glance-store-state
+    - reload_modules: true
+{%- endif %}
+
+{%- for check in access_checks %}
+
+{#- Part of this SLS, which glance.server.service watches (a watch
+    requires): a failed check leaves the services alone. No changes ever,
+    so it never restarts them. #}
+glance-server-storage-{{ check.args.name }}-rbd-reachable:
+  glance_store.rbd_reachable:
+{%-   for key, value in check.args|dictsort %}
+    - {{ key }}: {{ value|json }}
+{%-   endfor %}
+    - require:
+      - sls: {{ tplroot }}.server.install
+      - file: glance-server-storage-{{ check.args.keyring }}-file-managed
+{%-   if ceph.manage_conf and ceph.get('mon_host') %}
+      - file: glance-server-storage-ceph-conf-file-managed
+{%-   endif %}
+{%-   if sync %}
+      - saltutil: glance-server-storage-saltutil-sync-all
+{%-   endif %}
+{%- endfor %}

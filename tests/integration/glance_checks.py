@@ -288,7 +288,83 @@ def apply_images(host, images, test=False):
     return salt_call(host, *args, *(["test=True"] if test else []))
 
 
+def apply_suite_pillar_once(host, done):
+    """state.apply glance with the suite's own pillar, once per DONE list
+    (a module fixture's): tests that applied an override put the host back
+    with it, and later callers get the first result."""
+    if not done:
+        done.append(salt_call(host, "state.apply", "glance"))
+    return done[0]
+
+
 def changed_or_failed(states):
     """{id: comment} of the states of a run that changed or failed anything."""
     return {k: v["comment"] for k, v in states.items() if v.get("changes") or v["result"] is not True}
 
+
+def salt_call_shown(host, *args):
+    """salt_call, plus all that salt-call printed (stdout and stderr): for
+    asserting what a run shows, such as no secret."""
+    cmd = host.run(f"{_salt_call_command(host)} --retcode-passthrough --out=json --log-level=warning "
+                   + " ".join(shlex.quote(str(a)) for a in args))
+    try:
+        local = json.loads(cmd.stdout)["local"]
+    except (ValueError, KeyError, TypeError):
+        raise AssertionError(f"salt-call printed no state result (exit {cmd.rc})") from None
+    return cmd.rc, (local if isinstance(local, dict) else {}), cmd.stdout + cmd.stderr
+
+
+# Runs on the host like GLANCE_CLIENT, for several stores (multistore):
+#   upload NAME PATH STORE  creates a raw image and uploads PATH to STORE
+#   copy ID STORE           the import API's copy-image to STORE
+#   show ID                 the image as JSON
+#   stores                  /v2/info/stores as JSON
+GLANCE_STORES_CLIENT = r"""
+import json, os, sys, urllib.request
+env = os.environ
+auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+    "name": env["OS_USERNAME"], "domain": {"name": env["OS_USER_DOMAIN_NAME"]},
+    "password": env["OS_PASSWORD"]}}},
+    "scope": {"project": {"name": env["OS_PROJECT_NAME"],
+                          "domain": {"name": env["OS_PROJECT_DOMAIN_NAME"]}}}}}
+req = urllib.request.Request(env["OS_AUTH_URL"] + "/auth/tokens", json.dumps(auth).encode(),
+                             {"Content-Type": "application/json"})
+token = urllib.request.urlopen(req, timeout=60).headers["X-Subject-Token"]
+api = env["OS_ENDPOINT"] + "/v2"
+
+def call(path, method="GET", body=None, headers=None):
+    req = urllib.request.Request(api + path, body, dict({"X-Auth-Token": token,
+                                 "Content-Type": "application/json"}, **(headers or {})), method=method)
+    with urllib.request.urlopen(req, timeout=300) as response:
+        text = response.read()
+    return json.loads(text) if text.strip() else None
+
+op, args = sys.argv[1], sys.argv[2:]
+if op == "upload":
+    name, path, store = args
+    image = call("/images", "POST", json.dumps({"name": name, "disk_format": "raw",
+                                                "container_format": "bare"}).encode())
+    with open(path, "rb") as data:
+        call("/images/" + image["id"] + "/file", "PUT", data.read(),
+             {"Content-Type": "application/octet-stream", "X-Image-Meta-Store": store})
+    print(json.dumps(call("/images/" + image["id"])))
+elif op == "copy":
+    image_id, store = args
+    call("/images/" + image_id + "/import", "POST",
+         json.dumps({"method": {"name": "copy-image"}, "stores": [store]}).encode())
+elif op == "show":
+    print(json.dumps(call("/images/" + args[0])))
+elif op == "stores":
+    print(json.dumps(call("/info/stores")))
+"""
+
+
+def glance_stores_client(host, credentials, *args):
+    """GLANCE_STORES_CLIENT with the given OS_* settings (Keystone and
+    OS_ENDPOINT), read from a file readable by root only; returns its JSON
+    output or None."""
+    _write_openrc(host, credentials)
+    cmd = host.run(f". {OPENRC} && python3 -c {shlex.quote(GLANCE_STORES_CLIENT)} "
+                   + " ".join(shlex.quote(str(a)) for a in args))
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+    return json.loads(cmd.stdout) if cmd.stdout.strip() else None

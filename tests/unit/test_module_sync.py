@@ -36,6 +36,11 @@ CASES = {
         "glance-server-db-saltutil-sync-all",
         ["_states/glance_db.py"],
     ),
+    "glance.server.storage": (
+        lambda: load_pillar("single_ceph"),
+        "glance-server-storage-saltutil-sync-all",
+        ["_states/glance_store.py"],
+    ),
 }
 
 
