@@ -13,14 +13,10 @@
 {#- One check per distinct client, pool and ceph.conf of the rbd stores. #}
 {%- set access_checks = [] %}
 {%- if ceph.check_access and glance.manage_services %}
-{%-   for store in glance.stores if store.type == 'rbd' %}
-{%-     set check = {'name': store.id, 'user': store.options.user, 'pool': store.options.pool,
-                     'conf': store.options.get('ceph_conf') or ceph_conf,
-                     'keyring': glance.ceph_dir ~ '/' ~ ceph.cluster ~ '.client.' ~ store.options.user ~ '.keyring',
-                     'service_user': glance.user, 'python': glance.python} %}
-{%-     if [check.user, check.pool, check.conf] not in access_checks|map(attribute='client')|list %}
-{%-       do access_checks.append({'client': [check.user, check.pool, check.conf], 'args': check}) %}
-{%-     endif %}
+{%-   for client in stores.rbd_clients %}
+{%-     do access_checks.append({'name': client.name, 'user': client.user, 'pool': client.pool,
+                                 'conf': client.conf, 'keyring': client.keyring,
+                                 'service_user': glance.user, 'python': glance.python}) %}
 {%-   endfor %}
 {%- endif %}
 {%- set sync = access_checks and needs_sync('states', 'glance_store') %}
@@ -99,14 +95,14 @@ glance-server-storage-saltutil-sync-all:
 {#- Part of this SLS, which glance.server.service watches (a watch
     requires): a failed check leaves the services alone. No changes ever,
     so it never restarts them. #}
-glance-server-storage-{{ check.args.name }}-rbd-reachable:
+glance-server-storage-{{ check.name }}-rbd-reachable:
   glance_store.rbd_reachable:
-{%-   for key, value in check.args|dictsort %}
+{%-   for key, value in check|dictsort %}
     - {{ key }}: {{ value|json }}
 {%-   endfor %}
     - require:
       - sls: {{ tplroot }}.server.install
-      - file: glance-server-storage-{{ check.args.keyring }}-file-managed
+      - file: glance-server-storage-{{ check.keyring }}-file-managed
 {%-   if ceph.manage_conf and ceph.get('mon_host') %}
       - file: glance-server-storage-ceph-conf-file-managed
 {%-   endif %}
