@@ -258,19 +258,25 @@ def _salt_call_command(host):
     return "salt-call --local"
 
 
-def salt_call(host, *args):
-    """salt-call --local on the converged host, with the minion
-    configuration the host was applied with (see _salt_call_command).
-    Returns the exit code and the states' results ({} when the output is not
-    a state run)."""
+def _salt_call(host, args, quote_output):
+    """(exit code, the states' results, all that salt-call printed)."""
     cmd = host.run(f"{_salt_call_command(host)} --retcode-passthrough --out=json --log-level=warning "
                    + " ".join(shlex.quote(str(a)) for a in args))
     try:
         local = json.loads(cmd.stdout)["local"]
     except (ValueError, KeyError, TypeError):
-        raise AssertionError(f"salt-call printed no state result (exit {cmd.rc}):\n"
-                             f"{cmd.stdout[-3000:]}{cmd.stderr[-3000:]}") from None
-    return cmd.rc, (local if isinstance(local, dict) else {})
+        printed = f":\n{cmd.stdout[-3000:]}{cmd.stderr[-3000:]}" if quote_output else ""
+        raise AssertionError(f"salt-call printed no state result (exit {cmd.rc}){printed}") from None
+    return cmd.rc, (local if isinstance(local, dict) else {}), cmd.stdout + cmd.stderr
+
+
+def salt_call(host, *args):
+    """salt-call --local on the converged host, with the minion
+    configuration the host was applied with (see _salt_call_command).
+    Returns the exit code and the states' results ({} when the output is not
+    a state run)."""
+    rc, states, _ = _salt_call(host, args, quote_output=True)
+    return rc, states
 
 
 def seeding_state(states):
@@ -304,14 +310,9 @@ def changed_or_failed(states):
 
 def salt_call_shown(host, *args):
     """salt_call, plus all that salt-call printed (stdout and stderr): for
-    asserting what a run shows, such as no secret."""
-    cmd = host.run(f"{_salt_call_command(host)} --retcode-passthrough --out=json --log-level=warning "
-                   + " ".join(shlex.quote(str(a)) for a in args))
-    try:
-        local = json.loads(cmd.stdout)["local"]
-    except (ValueError, KeyError, TypeError):
-        raise AssertionError(f"salt-call printed no state result (exit {cmd.rc})") from None
-    return cmd.rc, (local if isinstance(local, dict) else {}), cmd.stdout + cmd.stderr
+    asserting what a run shows, such as no secret (which is why a failure to
+    print a result does not quote the output)."""
+    return _salt_call(host, args, quote_output=False)
 
 
 # Runs on the host like GLANCE_CLIENT, for several stores (multistore):
