@@ -46,18 +46,23 @@ deploy:
 
 # Benchmarks (print figures; not tests). First image seeding: converges the
 # single suite on BENCH_PLATFORM in a container and runs
-# tests/bench/bench_images.py inside it (BENCH_CONTAINER=<name>: a converged
-# single-suite container kept with KEEP_CONTAINERS=1 instead; BENCH_ARGS go
-# to the script, see --help). Then the cost of a re-apply that changes
-# nothing against an empty apply, median of REAPPLY_RUNS, for the standalone
-# and single suites on both Debian releases (tests/harness/bench_reapply.py).
-# `make bench BENCH=images` or `BENCH=reapply` runs one of them.
+# tests/bench/bench_images.py inside it (BENCH_ARGS go to the script, see
+# --help). The same into Ceph RBD on the single-ceph suite. BENCH_CONTAINER=
+# <name>, with one BENCH: a converged container of that suite kept with
+# KEEP_CONTAINERS=1, instead of a new one. Then the cost of a re-apply that changes nothing against an empty
+# apply, median of REAPPLY_RUNS, for the standalone and single suites on both
+# Debian releases (tests/harness/bench_reapply.py). `make bench BENCH=images`,
+# `BENCH=rbd` or `BENCH=reapply` runs one of them.
 BENCH_PLATFORM ?= debian-12
-BENCH ?= images reapply
+BENCH ?= images rbd reapply
 REAPPLY_RUNS ?= 7
 bench: venv deps-converge
 ifneq (,$(filter images,$(BENCH)))
 	CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" $(BIN)/python -m tests.harness.bench \
+	  --platform $(BENCH_PLATFORM) $(if $(BENCH_CONTAINER),--container $(BENCH_CONTAINER)) -- $(BENCH_ARGS)
+endif
+ifneq (,$(filter rbd,$(BENCH)))
+	CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" $(BIN)/python -m tests.harness.bench --suite single-ceph \
 	  --platform $(BENCH_PLATFORM) $(if $(BENCH_CONTAINER),--container $(BENCH_CONTAINER)) -- $(BENCH_ARGS)
 endif
 ifneq (,$(filter reapply,$(BENCH)))

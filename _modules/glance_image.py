@@ -71,6 +71,10 @@ class GlanceUnreachable(GlanceError):
     """Nothing answered where Glance should be."""
 
 
+class GlanceStoreError(GlanceError):
+    """Glance took the request for image data but failed to store it (HTTP 5xx)."""
+
+
 class SourceError(GlanceImageError):
     """The image source could not be read completely.
 
@@ -193,7 +197,7 @@ class Glance:
                 raise GlanceError(f"{what} failed: {exc}") from None
             raise
 
-    def _request(self, method, path, ok=(200,), headers=None, **kwargs):
+    def _request(self, method, path, ok=(200,), headers=None, failure=GlanceError, **kwargs):
         all_headers = dict(self._headers)
         all_headers.update(headers or {})
         with self._errors("Glance"):
@@ -202,7 +206,7 @@ class Glance:
                 path, method, headers=all_headers, raise_exc=False, **kwargs
             )
         if resp.status_code not in ok:
-            raise GlanceError(
+            raise (failure if resp.status_code >= 500 else GlanceError)(
                 f"Glance answered {method} {path} with HTTP {resp.status_code}: {_error_text(resp)}"
             )
         return resp
@@ -265,7 +269,8 @@ class Glance:
     def _put_data(self, path, data, headers):
         headers = dict(headers, **{"Content-Type": "application/octet-stream"})
         # No retries: the body is a one-way stream and cannot be sent twice.
-        self._request("PUT", path, ok=(204,), data=data, headers=headers, connect_retries=0)
+        self._request("PUT", path, ok=(204,), data=data, headers=headers, connect_retries=0,
+                      failure=GlanceStoreError)
 
     def upload(self, image_id, data, store=None):
         """Send the image data (``PUT /file``), optionally to one store."""
@@ -284,6 +289,14 @@ class Glance:
             body["stores"] = list(stores)
             body["all_stores_must_succeed"] = True
         self._request("POST", f"/images/{image_id}/import", ok=(202,), json=body)
+
+    def default_store(self):
+        """The id of Glance's default store (multiple stores), else None."""
+        try:
+            stores = self._request("GET", "/info/stores").json().get("stores", [])
+        except GlanceError:
+            return None  # a release without multiple stores: 404
+        return next((store["id"] for store in stores if store.get("default")), None)
 
     def download(self, image_id):
         """The image's data from Glance, as an iterator of chunks."""

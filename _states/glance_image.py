@@ -510,11 +510,17 @@ def _seed(glance, source, spec):
         stream = opened.digesting(spec["checksums"])
         image = glance.create(attrs)
         try:
-            if len(stores) > 1:
-                glance.stage(image["id"], stream)
-                glance.import_image(image["id"], "glance-direct", stores=stores)
-            else:
-                glance.upload(image["id"], stream, store=stores[0] if stores else None)
+            try:
+                if len(stores) > 1:
+                    glance.stage(image["id"], stream)
+                    glance.import_image(image["id"], "glance-direct", stores=stores)
+                else:
+                    glance.upload(image["id"], stream, store=stores[0] if stores else None)
+            except Exception as exc:
+                if "GlanceStoreError" not in {cls.__name__ for cls in type(exc).__mro__}:
+                    raise
+                raise _Failure(f"Glance could not store the data of image {spec['name']} in "
+                               f"{_store_names(glance, stores)}: {exc}") from exc
             image = glance.wait(image["id"], _is_active, spec["import_timeout"])
             _check_stored(glance, image, spec, stream.size)
             return image
@@ -523,6 +529,14 @@ def _seed(glance, source, spec):
             raise
     finally:
         opened.close()
+
+
+def _store_names(glance, stores):
+    """Where the data went: the stores asked for, else Glance's default."""
+    if len(stores) > 1:
+        return "the staging area (for stores {})".format(", ".join(stores))
+    store = stores[0] if stores else glance.default_store()
+    return f"store {store}" if store else "its store"
 
 
 def _delete(glance, image):

@@ -43,6 +43,7 @@ def check(glance, given):
     check_messaging(glance)
     check_cache(glance["server"].get("cache") or {})
     check_stores(glance, given)
+    check_ceph(glance["server"]["ceph"])
     check_policy_and_config(glance["server"])
 
 
@@ -185,6 +186,12 @@ def check_stores(glance, given):
                           f"is required with more than one store; expected one of {', '.join(seen_ids)}")
     elif str(default_store) not in seen_ids:
         raise Invalid("default_store", f"{default_store} is not one of the stores ({', '.join(seen_ids)})")
+
+
+def check_ceph(ceph):
+    timeout = ceph.get("op_timeout")
+    if isinstance(timeout, bool) or not isinstance(timeout, int) or timeout < 0:
+        raise Invalid("ceph:op_timeout", f"expected whole seconds (0: wait as long as Ceph does), got {timeout}")
 
 
 def check_policy_and_config(srv):

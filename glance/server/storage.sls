@@ -65,6 +65,17 @@ glance-server-storage-{{ keyring.path }}-file-managed:
 {%- endfor %}
 
 {%- if keyrings and ceph.manage_conf and ceph.get('mon_host') %}
+{%-   set ceph_sections = {'global': salt['slsutil.merge']({'mon_host': ceph.mon_host|join(',')}, ceph.get('global', {}))} %}
+{#-   Bounded waits for glance-api's own clients: with a monitor or the
+      OSDs gone, Ceph would otherwise hold an upload (and its image in
+      saving) for ever. #}
+{%-   if ceph.op_timeout %}
+{%-     for keyring in keyrings %}
+{%-       set waits = {'client_mount_timeout': ceph.op_timeout, 'rados_mon_op_timeout': ceph.op_timeout,
+                       'rados_osd_op_timeout': ceph.op_timeout} %}
+{%-       do ceph_sections.update({'client.' ~ keyring.user: waits}) %}
+{%-     endfor %}
+{%-   endif %}
 
 glance-server-storage-ceph-conf-file-managed:
   file.managed:
@@ -72,7 +83,7 @@ glance-server-storage-ceph-conf-file-managed:
     - source: salt://{{ tplroot }}/files/ini.jinja
     - template: jinja
     - context:
-        sections: {{ ({'global': salt['slsutil.merge']({'mon_host': ceph.mon_host|join(',')}, ceph.get('global', {}))})|json }}
+        sections: {{ ceph_sections|json }}
     - user: root
     - group: {{ glance.group }}
     - mode: '0640'

@@ -14,8 +14,8 @@ Benchmark of image seeding on a converged Glance host (a script, not a test).
    (no source contact) and without (a HEAD request per image). Every
    re-apply must report zero changes.
 
-Targets (from the issue): ratio <= 1.0, peak RSS <= 200 MiB, no-change
-re-apply <= 3 s over the empty one. ``--strict`` exits 1 when one is missed.
+Targets: ratio <= 1.0 (``--ratio-target``; 0.8 into Ceph RBD), peak RSS
+<= 200 MiB, no-change re-apply <= 3 s over the empty one. ``--strict`` exits 1 when one is missed.
 
 Glance is reached with ``--connection`` (JSON, the state's ``connection``
 argument); without it, from the environment: ``OS_CLOUD``, else ``OS_AUTH_URL``
@@ -78,6 +78,8 @@ def parse_args():
                         help="the formula checkout (for _modules and _states)")
     parser.add_argument("--port", type=int, default=int(env("BENCH_PORT", "0")),
                         help="port of the local HTTP server (default: any free one)")
+    parser.add_argument("--ratio-target", type=float, default=float(env("BENCH_RATIO_TARGET", "1.0")),
+                        help="target of the wall-time ratio state / by hand (default: %(default)s)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     return parser.parse_args()
 
@@ -257,7 +259,8 @@ def bench_big(args, salt, files, connection, workdir):
             # neither pays for the other's writeback.
             os.sync()
             timings[label] = func()
-        salt.apply(cleanup, "cleanup")
+            # One image at a time in the store: a test Ceph holds little.
+            salt.apply(cleanup, "cleanup")
         ratio = timings["state"][0] / timings["hand"][0]
         ratios.append(ratio)
         state_peaks.append(timings["state"][1])
@@ -322,7 +325,8 @@ def main():
 
     checks = [
         (f"median wall-time ratio state / by hand ({args.size_mib} MiB, {args.rounds} rounds, "
-         f"checksums: {args.checksums})", f"{ratio:.2f}", ratio <= 1.0, "<= 1.0"),
+         f"checksums: {args.checksums})", f"{ratio:.2f}", ratio <= args.ratio_target,
+         f"<= {args.ratio_target}"),
         ("peak RSS of salt-call", mib(peak), peak <= 200 * MiB, "<= 200 MiB"),
         (f"no-change re-apply of {args.images} images with checksums, over empty state.apply",
          f"{sums_time - empty_time:+.2f} s ({sums_time:.2f} s vs {empty_time:.2f} s)",

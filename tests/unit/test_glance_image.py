@@ -93,6 +93,7 @@ class FakeGlance:
         self.unreachable = False
         self.forbid_public = False
         self.fail_upload_after = None
+        self.store_down = False
         self.keep_data = True
         self.received = {}
         self.bodies = []
@@ -141,6 +142,10 @@ class FakeGlance:
                 "[Errno 111] Connection refused"
             )
         segments = path.strip("/").split("/")
+        if segments == ["info", "stores"]:
+            if not self.multistore:
+                return FakeResponse(404, content=b"Not Found")
+            return FakeResponse(200, {"stores": [{"id": "local", "default": "true"}, {"id": "ceph"}]})
         if segments == ["images"]:
             if method == "GET":
                 return self._list(query)
@@ -294,6 +299,11 @@ class FakeGlance:
             # glance-api puts an image whose upload broke off back to queued.
             image["status"] = "queued"
             raise
+        if self.store_down:
+            # What glance-api answers when its store fails under an upload
+            # (Ceph's operation timeout): the image goes back to queued.
+            image["status"] = "queued"
+            return FakeResponse(500, content=b"<h1>500 Internal Server Error</h1>The server has either erred")
         store = headers.get("X-Image-Meta-Store")
         image.update(status="active", size=count, checksum=md5, os_hash_algo="sha512",
                      os_hash_value=sha512)
@@ -936,6 +946,29 @@ def test_interrupted_upload_and_failed_cleanup_says_so(env, server, glance, monk
     assert ret["result"] is False
     assert "could not be deleted" in ret["comment"]
     assert list(glance.images)[0] in ret["comment"]
+
+
+@pytest.mark.parametrize("multistore, named", [(False, "its store"), (True, "store local")])
+def test_store_failing_under_the_upload_is_named_and_leaves_no_image(env, server, glance, multistore, named):
+    glance.multistore = multistore
+    old = glance.add("cirros", DATA)
+    glance.store_down = True
+    url = server.add("/new.img", NEW_DATA)
+    ret = env.present(source=url, checksums=digests(NEW_DATA), on_change="replace")
+    assert ret["result"] is False
+    assert ret["comment"].startswith(f"Glance could not store the data of image cirros in {named}: "
+                                     "Glance answered PUT /images/"), ret["comment"]
+    assert "HTTP 500: 500 Internal Server Error" in ret["comment"]
+    assert list(glance.images) == [old["id"]] and glance.images[old["id"]]["status"] == "active"
+
+
+def test_store_failing_under_an_upload_to_a_named_store(env, server, glance):
+    glance.multistore = True
+    glance.store_down = True
+    ret = env.present(source=server.add("/new.img", NEW_DATA), stores=["ceph"])
+    assert ret["result"] is False
+    assert ret["comment"].startswith("Glance could not store the data of image cirros in store ceph: ")
+    assert glance.images == {}
 
 
 def test_stale_unfinished_image_is_removed(env, server, glance):

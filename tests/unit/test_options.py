@@ -245,8 +245,27 @@ def test_ceph_scenario(render, platform):
     assert api.get("keystone_authtoken", "cafile") == "/etc/ssl/certs/keystone-ca.pem"
     ceph = rendered.ini("/etc/ceph/ceph.conf")
     assert_section(ceph, "global", {"mon_host": "10.0.0.11,10.0.0.12", "auth_client_required": "cephx"})
+    # Bounded waits for the store's client only (ceph:op_timeout, 60 s by default).
+    assert_section(ceph, "client.glance-images", {
+        "client_mount_timeout": "60", "rados_mon_op_timeout": "60", "rados_osd_op_timeout": "60"})
+    assert sorted(ceph.sections()) == ["client.glance-images", "global"]
     assert "key = AQBvaBFZAAAAABAA9VHgwCgAUOwTkhM2oqGG0g==" in rendered.text(
         "/etc/ceph/ceph.client.glance-images.keyring")
+
+
+def test_ceph_op_timeout_zero_leaves_ceph_waiting(render):
+    pillar = load_pillar("ceph")
+    pillar["glance"]["server"]["ceph"]["op_timeout"] = 0
+    ceph = render("debian-12", pillar).ini("/etc/ceph/ceph.conf")
+    assert ceph.sections() == ["global"]
+
+
+def test_ceph_op_timeout_given(render):
+    pillar = load_pillar("ceph")
+    pillar["glance"]["server"]["ceph"]["op_timeout"] = 300
+    ceph = render("debian-12", pillar).ini("/etc/ceph/ceph.conf")
+    assert options(ceph, "client.glance-images") == {
+        "client_mount_timeout": "300", "rados_mon_op_timeout": "300", "rados_osd_op_timeout": "300"}
 
 
 def test_noauth_with_cache_and_database_tls(render, platform):

@@ -100,6 +100,12 @@ CASES = {
     "unknown role": (
         server(role="tertiary"),
         "glance:server:role: expected primary or secondary, got tertiary"),
+    "ceph op_timeout negative": (
+        server(storage=RBD, ceph={"op_timeout": -1}),
+        "glance:server:ceph:op_timeout: expected whole seconds (0: wait as long as Ceph does), got -1"),
+    "ceph op_timeout not a number": (
+        server(storage=RBD, ceph={"op_timeout": "1m"}),
+        "glance:server:ceph:op_timeout: expected whole seconds (0: wait as long as Ceph does), got 1m"),
     "workers not a number": (
         server(workers="many"),
         "glance:server:workers: expected a whole number of at least 1, got many"),
