@@ -1,4 +1,4 @@
-"""Containers of one suite group on one platform: network, volumes, nodes.
+"""Containers of one suite group on one platform: network, nodes.
 
 Each node is a systemd container of the platform's base image with a
 snapshot of the repository mounted read-only as Salt's file root, a generated minion
@@ -71,25 +71,10 @@ class Deployment:
         self.network = self.prefix
         self.workdir = CACHE_DIR / "run" / self.prefix
         self.containers = {}  # node name -> container name
-        self.volumes = []
 
     # -- naming ---------------------------------------------------------
     def container(self, node):
         return self.containers[node.name]
-
-    def _volume_args(self, node):
-        args = []
-        for spec in node.volumes:
-            source, _, rest = spec.partition(":")
-            if source.startswith(("/", ".", "~")):
-                # Host paths are for Docker users' hosts (cgroup mounts);
-                # podman's --systemd=always sets up what systemd needs.
-                continue
-            name = f"{self.prefix}-{_slug(source)}"
-            if name not in self.volumes:
-                self.volumes.append(name)
-            args += ["-v", f"{name}:{rest}"]
-        return args
 
     # -- lifecycle ------------------------------------------------------
     def start(self):
@@ -105,8 +90,6 @@ class Deployment:
     def remove(self):
         for name in self.containers.values():
             podman("rm", "-f", "-t", "5", name, check=False)
-        for name in self.volumes:
-            podman("volume", "rm", "-f", name, check=False)
         podman("network", "rm", "-f", self.network, check=False)
 
     def _remove_stale(self):
@@ -115,10 +98,6 @@ class Deployment:
         for name in names:
             if name.startswith(self.prefix + "-"):
                 podman("rm", "-f", "-t", "5", name)
-        vols = podman("volume", "ls", "--format", "{{.Name}}").stdout.split()
-        for name in vols:
-            if name.startswith(self.prefix + "-"):
-                podman("volume", "rm", "-f", name)
         if exists("network", self.network):
             podman("network", "rm", "-f", self.network)
 
@@ -150,7 +129,6 @@ class Deployment:
             # In the container's environment, so that every exec has it: the
             # suites' testinfra tests apply states that pip-install too.
             args += ["-v", f"{HOST_CA_BUNDLE}:{CA_MOUNT}:ro", "-e", f"PIP_CERT={CA_MOUNT}"]
-        args += self._volume_args(node)
         args += [self.image, "/sbin/init"]
         podman(*args)
 

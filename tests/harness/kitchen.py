@@ -28,7 +28,6 @@ class Node:
     verifier_dir: str | None
     hostname: str | None = None
     aliases: list = dataclasses.field(default_factory=list)
-    volumes: list = dataclasses.field(default_factory=list)
     # SLS trees outside the formula: name -> repo-relative path (kitchen-salt
     # `dependencies` with a `path`).
     dependencies: dict = dataclasses.field(default_factory=dict)
@@ -85,6 +84,12 @@ def _node(suite, config):
         if not (REPO_ROOT / src).is_file():
             raise ValueError(f"suite {name}: pillar file {src} does not exist")
     aliases = run_options.get("network-alias") or []
+    for spec in driver.get("volume") or []:
+        # Host paths are for Docker users' hosts (the cgroup mount); podman's
+        # --systemd=always sets up what systemd needs. Named volumes are
+        # not mounted here: refused rather than silently left out.
+        if not str(spec).startswith(("/", ".", "~")):
+            raise ValueError(f"suite {name}: volume {spec!r}: the harness mounts no named volumes")
     dependencies = {}
     for dep in prov.get("dependencies") or []:
         if "path" not in dep:
@@ -101,7 +106,6 @@ def _node(suite, config):
         verifier_dir=match.group(1) if match else None,
         hostname=driver.get("hostname"),
         aliases=[aliases] if isinstance(aliases, str) else list(aliases),
-        volumes=list(driver.get("volume") or []),
         dependencies=dependencies,
     ), run_options.get("network")
 

@@ -369,3 +369,25 @@ def glance_stores_client(host, credentials, *args):
                    + " ".join(shlex.quote(str(a)) for a in args))
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
     return json.loads(cmd.stdout) if cmd.stdout.strip() else None
+
+
+def rbd_image_digests(host, rbd, pool, image_id):
+    """Size and md5, sha256 and sha512 of the rbd image POOL/IMAGE_ID as
+    Glance's rbd driver leaves it: listed in the pool, with one snapshot,
+    the protected `snap`, whose data is read back (rbd export). RBD is the
+    rbd command with the identity to use (`rbd --cluster testceph` as the
+    test Ceph's administrator, `rbd --id glance` as Glance's client)."""
+    listed = host.run(f"{rbd} ls {shlex.quote(pool)} --format json")
+    assert listed.rc == 0, listed.stderr
+    assert image_id in json.loads(listed.stdout or "[]"), f"{image_id} is not an rbd image of {pool}"
+    image = shlex.quote(f"{pool}/{image_id}")
+    snaps = host.run(f"{rbd} snap ls {image} --format json")
+    assert snaps.rc == 0, snaps.stderr
+    assert [(s["name"], s["protected"]) for s in json.loads(snaps.stdout)] == [("snap", "true")]
+    export = f"/var/tmp/rbd-export-{image_id}"
+    try:
+        cmd = host.run(f"{rbd} export --no-progress {image}@snap {shlex.quote(export)}")
+        assert cmd.rc == 0, cmd.stderr
+        return file_digests(host, export)
+    finally:
+        host.run(f"rm -f {shlex.quote(export)}")

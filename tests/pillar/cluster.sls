@@ -1,6 +1,10 @@
-# Cluster: two Glance API nodes behind one controller (MariaDB, Keystone and
-# two RabbitMQ nodes listed as HA members). This file is the primary's pillar;
-# the secondary adds cluster_secondary.sls on top.
+# Cluster: two Glance API nodes behind one controller (MariaDB, Keystone,
+# two RabbitMQ nodes listed as HA members, and a one-node Ceph that holds
+# the images of both nodes). This file is the primary's pillar; the
+# secondary adds cluster_secondary.sls on top. The controller reads it too:
+# its test Ceph (services_ceph.sls) takes the pool and imports the client
+# key of `storage`, so this file is the key's one source, and listens on
+# the address `controller` resolves to there.
 glance:
   server:
     enabled: true
@@ -40,8 +44,18 @@ glance:
       members:
         - host: controller
           port: 11211
+    # The old formula's rbd storage block, as single_ceph.sls has it.
     storage:
-      engine: file
+      engine: rbd
+      user: glance
+      pool: images
+      chunk_size: 8
+      client_glance_key: AQAyoghrZFnpMRAAqNR3MbUnsfIg2d82hMJVQA==
+    ceph:
+      # The network alias: Ceph clients resolve names in mon_host.
+      mon_host:
+        - controller
+    show_image_direct_url: true
     # Seeded by the primary only, from the controller's test image server.
     images:
       - name: cluster-seed

@@ -33,6 +33,8 @@ CLUSTER_PARAMS = {
     "mysql_glance_password": "Cluster$db@pw",
     "keystone_glance_password": "Cluster$ks@pw",
     "rabbitmq_openstack_password": "Cluster$mq@pw",
+    "ceph_mon_address": "controller",
+    "glance_ceph_client_key": "AQAyoghrZFnpMRAAqNR3MbUnsfIg2d82hMJVQA==",
 }
 
 

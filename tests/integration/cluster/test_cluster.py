@@ -1,10 +1,15 @@
 """Cluster suite, on each Glance node (glance-1 primary, glance-2 secondary):
-both serve the same database and the shared file store, so an image uploaded
-through one node downloads, byte for byte, through the other."""
+both serve the same database and store their images in the controller's
+Ceph (one rbd pool, reached over the suite's network as `controller`), so an
+image uploaded through one node downloads, byte for byte, through the other,
+and no image data stays on a node."""
 import json
+import pathlib
+import shlex
 import urllib.parse
 
 import pytest
+import yaml
 
 from glance_checks import (
     API_CONF,
@@ -15,11 +20,26 @@ from glance_checks import (
     assert_secrets_not_on_command_lines,
     assert_service_running,
     glance_client,
+    rbd_image_digests,
     read_ini,
     wait_listening,
 )
 
 PASSWORDS = ["Cluster$db@pw", "Cluster$ks@pw", "Cluster$mq@pw"]
+PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
+SERVER = yaml.safe_load((PILLAR_DIR / "cluster.sls").read_text())["glance"]["server"]
+STORAGE = SERVER["storage"]
+# The controller's test Ceph (services_ceph.sls): its fsid names the cluster
+# in each image's rbd location.
+FSID = yaml.safe_load((PILLAR_DIR / "services_ceph.sls").read_text())["test_services"]["ceph"]["fsid"]
+CEPH_CONF = "/etc/ceph/ceph.conf"
+KEYRING = f"/etc/ceph/ceph.client.{STORAGE['user']}.keyring"
+# As Glance's own client, with the formula's ceph.conf and keyring: the
+# node has no other Ceph credentials.
+RBD = f"rbd --id {STORAGE['user']} -c {CEPH_CONF}"
+CEPH = f"ceph --id {STORAGE['user']} -c {CEPH_CONF} --connect-timeout 30"
+# The file store's directory of the package: unused with rbd.
+IMAGES_DIR = "/var/lib/glance/images"
 
 
 def written_forms(passwords):
@@ -103,6 +123,89 @@ def test_members_and_shared_settings(api):
     assert api.get("keystone_authtoken", "memcached_servers") == "controller:11211"
 
 
+def test_rbd_store_in_the_controllers_ceph(api):
+    # The old formula's storage block: one store, named after its engine.
+    assert api.get("DEFAULT", "enabled_backends") == "rbd:rbd"
+    assert api.get("glance_store", "default_backend") == "rbd"
+    assert dict(api.items("rbd")) == {
+        "rbd_store_ceph_conf": CEPH_CONF,
+        "rbd_store_chunk_size": str(STORAGE["chunk_size"]),
+        "rbd_store_pool": STORAGE["pool"],
+        "rbd_store_user": STORAGE["user"],
+    }
+    assert api.get("DEFAULT", "show_image_direct_url") == "true"
+
+
+def test_keyring_holds_the_pillar_key(host):
+    assert_private(host, KEYRING)
+    lines = [line.strip() for line in host.file(KEYRING).content_string.splitlines() if line.strip()]
+    # Compared, never shown: the key is a secret.
+    expected = [f"[client.{STORAGE['user']}]", f"key = {STORAGE['client_glance_key']}"]
+    assert lines == expected, "the keyring is not the pillar's client and key"
+
+
+def test_ceph_conf_names_the_controller(host):
+    assert_private(host, CEPH_CONF)
+    # The monitor by its name on the suite's network, not an address.
+    assert read_ini(host, CEPH_CONF).get("global", "mon_host") == "controller"
+
+
+# Runs on the node: the address `controller` resolves to, and which of the
+# given ports there accept a TCP connection.
+REACH = r"""
+import json, socket, sys
+address = socket.gethostbyname("controller")
+reached = {}
+for port in sys.argv[1:]:
+    try:
+        socket.create_connection((address, int(port)), timeout=5).close()
+        reached[port] = True
+    except OSError:
+        reached[port] = False
+print(json.dumps({"address": address, "reached": reached}))
+"""
+
+
+def test_ceph_daemons_reachable_at_the_controllers_address(host):
+    """The monitor's msgr2 and v1 ports answer across the suite's network,
+    and the OSD map (as Glance's client gets it) gives the OSD the
+    controller's address, not a loopback one, on ports that answer too."""
+    reach = host.run(f"python3 -c {shlex.quote(REACH)} 3300 6789")
+    assert reach.rc == 0, reach.stderr
+    mon = json.loads(reach.stdout)
+    assert not mon["address"].startswith("127."), mon
+    assert mon["reached"] == {"3300": True, "6789": True}, mon
+    dump = host.run(f"{CEPH} osd dump -f json")
+    assert dump.rc == 0, dump.stderr
+    [osd] = json.loads(dump.stdout)["osds"]
+    assert osd["up"] == 1, osd
+    addrs = osd["public_addrs"]["addrvec"]
+    assert {a["addr"].rsplit(":", 1)[0] for a in addrs} == {mon["address"]}, addrs
+    ports = [a["addr"].rsplit(":", 1)[1] for a in addrs]
+    osd_reach = host.run(f"python3 -c {shlex.quote(REACH)} {' '.join(ports)}")
+    assert osd_reach.rc == 0, osd_reach.stderr
+    assert all(json.loads(osd_reach.stdout)["reached"].values()), osd_reach.stdout
+
+
+def test_glance_reaches_the_pool_as_its_client(host):
+    """The formula's ceph.conf and keyring, read as the glance user, let the
+    rbd client list the controller's pool: what glance-api does."""
+    cmd = host.run(f"runuser -u glance -- {RBD} ls {STORAGE['pool']} --format json")
+    assert cmd.rc == 0, cmd.stderr
+    assert isinstance(json.loads(cmd.stdout or "[]"), list)
+
+
+def test_no_image_data_on_the_node(host):
+    """The images directory is the node's own (no shared mount) and holds
+    no image file: the data is in Ceph."""
+    mounts = host.run("cat /proc/self/mountinfo")
+    assert mounts.rc == 0, mounts.stderr
+    mount_points = {line.split()[4] for line in mounts.stdout.splitlines()}
+    assert "/" in mount_points and IMAGES_DIR not in mount_points, f"{IMAGES_DIR} is a mount point"
+    files = host.run(f"find {IMAGES_DIR} -type f")
+    assert files.rc in (0, 1) and files.stdout.strip() == "", files.stdout + files.stderr
+
+
 def test_service_running(host, api):
     assert_service_running(host, "glance-api")
 
@@ -142,6 +245,17 @@ def test_upload_here_download_everywhere(probe, hostname):
         assert result["downloads"].get("cluster-probe-glance-1") is True, result
 
 
+def test_every_probe_is_an_rbd_image_of_the_controllers_pool(host, probe):
+    """Each node's probe, read from Ceph by this node's client, holds the
+    data uploaded, and its location is the controller's cluster."""
+    local_api = dict(GLANCE, OS_ENDPOINT="http://127.0.0.1:9292")
+    for name in probe["downloads"]:
+        [image] = glance_client(host, local_api, "find", name)
+        digests = rbd_image_digests(host, RBD, STORAGE["pool"], image["id"])
+        assert digests["sha256"] == image["probe_sha256"], name
+        assert image["direct_url"] == f"rbd://{FSID}/{STORAGE['pool']}/{image['id']}/snap"
+
+
 def test_primary_seeded_the_pillar_image_once(host, api):
     """cluster.sls declares cluster-seed on both nodes; only the primary
     seeds, so there is one image, and this node serves its data."""
@@ -151,10 +265,13 @@ def test_primary_seeded_the_pillar_image_once(host, api):
     digests = glance_client(host, local_api, "digests", images[0]["id"])
     assert digests["sha256"] == SEEDED_SHA256
     assert images[0]["visibility"] == "public"
+    # In the controller's pool, whichever node asks.
+    assert rbd_image_digests(host, RBD, STORAGE["pool"], images[0]["id"]) == digests
+    assert images[0]["direct_url"] == f"rbd://{FSID}/{STORAGE['pool']}/{images[0]['id']}/snap"
 
 
-def test_no_password_on_command_lines(host, api):
-    assert_secrets_not_on_command_lines(host, written_forms(PASSWORDS))
+def test_no_secret_on_command_lines(host, api):
+    assert_secrets_not_on_command_lines(host, written_forms(PASSWORDS) + [STORAGE["client_glance_key"]])
 
 
 # The controller's failover test stops the first RabbitMQ member on purpose:

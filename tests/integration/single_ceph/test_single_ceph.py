@@ -53,8 +53,12 @@ def test_keyring_holds_the_pillar_key(host):
 def test_ceph_conf_names_the_monitors(host):
     assert_private(host, CEPH_CONF)
     conf = read_ini(host, CEPH_CONF)
-    assert conf.sections() == ["global"]
+    client = f"client.{STORAGE['user']}"
+    assert sorted(conf.sections()) == sorted(["global", client])
     assert conf.get("global", "mon_host") == ",".join(SERVER["ceph"]["mon_host"])
+    # glance-api's client waits for Ceph at most ceph:op_timeout (default 60 s).
+    assert dict(conf.items(client)) == {
+        "client_mount_timeout": "60", "rados_mon_op_timeout": "60", "rados_osd_op_timeout": "60"}
 
 
 def test_rbd_store_options(api):

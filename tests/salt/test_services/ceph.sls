@@ -4,7 +4,15 @@
 # Test fixture: a one-node Ceph from the distribution (one monitor, one
 # manager, one bluestore OSD whose data is a 2 GiB file: no block device, no
 # privileges), with the pool and the client of glance:server:storage. The
-# monitor listens on the first glance:server:ceph:mon_host address.
+# monitor listens on the first glance:server:ceph:mon_host entry. A name
+# there (the cluster suite's `controller`, which the Glance nodes' Ceph
+# clients resolve themselves) is resolved on this host at render time
+# (`getent ahostsv4`: /etc/hosts, then DNS): the monitor map needs an IP. A
+# name that resolves to a loopback address is refused, since no other node
+# could reach the monitor there. Every daemon binds to and advertises that
+# address (public_addr), so the OSD's address in the OSD map is one the
+# other nodes reach. The monitor map is made once: a host whose address
+# changes needs a new test Ceph.
 #
 # The daemons run as the cluster "testceph" (/etc/ceph/testceph.conf, the
 # packages' units with CLUSTER=testceph), so that /etc/ceph/ceph.conf and
@@ -16,7 +24,18 @@
 {%- set fixture = salt['pillar.get']('test_services:ceph', {}) %}
 {%- set storage = salt['pillar.get']('glance:server:storage', {}) %}
 {%- set mon_host = salt['pillar.get']('glance:server:ceph:mon_host', '127.0.0.1') %}
-{%- set mon_addr = mon_host if mon_host is string else mon_host[0] %}
+{%- set mon_name = mon_host if mon_host is string else mon_host[0] %}
+{%- if mon_name|is_ip %}
+{%-   set mon_addr = mon_name %}
+{%- else %}
+{%-   set resolved = salt['cmd.run_stdout'](['getent', 'ahostsv4', mon_name], python_shell=False,
+                                            ignore_retcode=True).split() %}
+{%-   if not resolved or resolved[0].startswith('127.') %}
+{{-     raise('test_services.ceph: the monitor name ' ~ mon_name ~ ' resolves to '
+              ~ (resolved[0] if resolved else 'nothing') ~ ' here; it needs an address the clients reach') }}
+{%-   endif %}
+{%-   set mon_addr = resolved[0] %}
+{%- endif %}
 {%- set cluster = 'testceph' %}
 {%- set ceph = 'ceph --cluster ' ~ cluster ~ ' --connect-timeout 30' %}
 {%- set fsid = fixture.fsid %}
@@ -55,6 +74,7 @@ test-services-ceph-config:
         fsid = {{ fsid }}
         mon_host = {{ mon_addr }}
         mon_initial_members = a
+        public_addr = {{ mon_addr }}
         # One OSD: one copy of everything, no failure domain above the OSD.
         osd_pool_default_size = 1
         osd_pool_default_min_size = 1
