@@ -91,7 +91,11 @@ its last chunk, the unfinished image is deleted and an existing image is
 left as it was; old images are rotated or replaced only after the new one
 is verified. Should the run itself be killed mid-upload, the next run
 deletes the unfinished image it left (queued, or busy for longer than
-``import_timeout``).
+``import_timeout``). An upload also records its uploader (minion id, boot
+id, process id and start time) in ``owner_specified.salt.uploader``:
+should glance-api die under the upload, Glance leaves the image ``saving``
+for ever, and a later run on the same minion, seeing that process gone,
+deletes the image at once and seeds again.
 
 Images are matched by exact name among the images of the project the
 connection acts for (with Keystone; without it, among all images): an
@@ -102,6 +106,7 @@ name are resolved by content: the matching one is kept and, with
 """
 
 import logging
+import os
 import re
 import sys
 import traceback
@@ -120,6 +125,7 @@ _BUSY = ("saving", "importing", "uploading")
 # What the state records on the images it seeds.
 SOURCE_PROP = "owner_specified.salt.source"
 STAMP_PROP = "owner_specified.salt.source_stamp"
+UPLOADER_PROP = "owner_specified.salt.uploader"
 BACKUP_OF_PROP = "owner_specified.salt.backup_of"
 BACKUP_AT_PROP = "owner_specified.salt.backup_at"
 DIGEST_PROP = "owner_specified.openstack.{}"  # openstacksdk's convention
@@ -299,12 +305,48 @@ def _abandoned(image, spec):
         return True
     if image.get("status") not in _BUSY:
         return False
+    if image.get("status") in ("saving", "uploading") and _uploader_gone(image.get(UPLOADER_PROP)):
+        # Data goes in only while its uploader sends it.
+        return True
     try:
         since = datetime.strptime(image.get("updated_at") or "", "%Y-%m-%dT%H:%M:%SZ")
     except ValueError:
         return False
     age = datetime.now(timezone.utc) - since.replace(tzinfo=timezone.utc)
     return age.total_seconds() > spec["import_timeout"]
+
+
+def _read(path):
+    try:
+        with open(path, encoding="ascii") as handle:
+            return handle.read()
+    except (OSError, ValueError):
+        return ""
+
+
+def _started(pid):
+    """A process's start time (clock ticks after boot): with the boot id, a
+    pid that cannot have been reused; "" when there is no such process."""
+    stat = _read(f"/proc/{pid}/stat")
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _uploader():
+    """This process, as UPLOADER_PROP records it."""
+    boot = _read("/proc/sys/kernel/random/boot_id").strip()
+    return " ".join([str(__opts__.get("id", "")), boot, str(os.getpid()), _started(os.getpid())])
+
+
+def _uploader_gone(recorded):
+    """Whether the recorded uploader is known to have ended: it ran on this
+    minion and the host has rebooted or that process is gone. Another
+    minion's, or a record without the details, is not known to have."""
+    parts = str(recorded or "").split(" ")
+    mine = _uploader().split(" ")
+    if len(parts) != 4 or not all(parts) or not all(mine) or parts[0] != mine[0]:
+        return False
+    return parts[1] != mine[1] or _started(parts[2]) != parts[3]
 
 
 def _pointer(key):
@@ -507,6 +549,7 @@ def _seed(glance, source, spec):
     opened = source.open()  # a 404 or timeout fails here, before any image exists
     try:
         attrs[STAMP_PROP] = opened.stamp
+        attrs[UPLOADER_PROP] = _uploader()
         stream = opened.digesting(spec["checksums"])
         image = glance.create(attrs)
         try:

@@ -14,6 +14,7 @@ import http.server
 import itertools
 import json as jsonlib
 import logging
+import os
 import pathlib
 import sys
 import threading
@@ -443,7 +444,7 @@ class Env:
         self.server = server
         self.connects = []
         self.cp_calls = []
-        self.opts = {"test": False}
+        self.opts = {"test": False, "id": "minion-1"}
         self.sdk = load("_modules/openstack_sdk.py", __context__={})
         self.salt = functions(self.sdk)
         self.salt.update({"cp.hash_file": self._hash_file, "cp.cache_file": self._cache_file})
@@ -990,6 +991,48 @@ def test_image_being_uploaded_elsewhere_fails(env, server, glance):
     ret = env.present(source=url)
     assert ret["result"] is False and "is being uploaded" in ret["comment"]
     assert len(glance.images) == 2
+
+
+def uploader(minion, pid, started=None):
+    """An owner_specified.salt.uploader record: minion, boot id, pid, start."""
+    boot = pathlib.Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    if started is None:
+        started = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    return f"{minion} {boot} {pid} {started}"
+
+
+def test_upload_records_its_uploader(env, server, glance):
+    ret = seeded(env, source=server.add("/cirros.img", DATA))
+    [image] = glance.named("cirros")
+    assert image["owner_specified.salt.uploader"] == uploader("minion-1", os.getpid())
+    assert ret["result"] is True
+
+
+def test_upload_whose_uploader_is_gone_is_abandoned_at_once(env, server, glance):
+    """glance-api died under an upload of this minion's, whose salt-call has
+    ended: the image stays saving, recently updated, and is redone now."""
+    url = server.add("/cirros.img", DATA)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    dead = glance._new({"name": "cirros", "status": "saving", "updated_at": now,
+                        "owner_specified.salt.source": url,
+                        "owner_specified.salt.uploader": uploader("minion-1", 2**22 + 7, "12345")})
+    ret = seeded(env, source=url)
+    assert ret["changes"]["removed_unfinished"] == [dead["id"]]
+    assert [img["status"] for img in glance.named("cirros")] == ["active"]
+
+
+@pytest.mark.parametrize("who", ["alive here", "another minion", "no record"])
+def test_upload_whose_uploader_may_be_alive_is_left_alone(env, server, glance, who):
+    url = server.add("/cirros.img", DATA)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    record = {"alive here": uploader("minion-1", os.getpid()),
+              "another minion": uploader("minion-2", 2**22 + 7, "12345"),
+              "no record": None}[who]
+    glance._new({"name": "cirros", "status": "saving", "updated_at": now,
+                 "owner_specified.salt.source": url, "owner_specified.salt.uploader": record})
+    ret = env.present(source=url)
+    assert ret["result"] is False and "is being uploaded" in ret["comment"]
+    assert len(glance.images) == 1
 
 
 def test_upload_stuck_longer_than_import_timeout_is_abandoned(env, server, glance):
