@@ -109,6 +109,7 @@ import logging
 import os
 import re
 import sys
+import time
 import traceback
 from datetime import datetime, timezone
 
@@ -121,6 +122,9 @@ _VISIBILITIES = ("public", "private", "shared", "community")
 _ON_CHANGE = ("keep", "rotate", "replace")
 _METHODS = ("upload", "web-download")
 _BUSY = ("saving", "importing", "uploading")
+# Deleting an unfinished image: tries, and seconds between them.
+_DELETE_TRIES = 5
+_DELETE_PAUSE = 2.0
 
 # What the state records on the images it seeds.
 SOURCE_PROP = "owner_specified.salt.source"
@@ -478,13 +482,22 @@ def _message(exc):
 
 
 def _abandon(glance, image_id, exc):
-    """Delete an unfinished image; if that fails as well, say so."""
-    try:
-        glance.delete(image_id)
-    except Exception as del_exc:
-        raise _Failure(
-            f"{_message(exc)} (the unfinished image {image_id} could not be deleted: {_message(del_exc)})"
-        ) from exc
+    """Delete an unfinished image; if that fails as well, say so.
+
+    Tried a few times: right after a broken upload Glance may still be
+    busy with it (SQLite refuses a second writer), or be restarting.
+    """
+    for attempt in range(_DELETE_TRIES):
+        try:
+            glance.delete(image_id)
+            return
+        except Exception as del_exc:
+            if attempt + 1 == _DELETE_TRIES:
+                raise _Failure(
+                    f"{_message(exc)} (the unfinished image {image_id} could not be deleted: "
+                    f"{_message(del_exc)})"
+                ) from exc
+            time.sleep(_DELETE_PAUSE)
 
 
 def _is_active(image):

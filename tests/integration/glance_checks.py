@@ -242,7 +242,7 @@ def file_digests(host, path):
     return json.loads(cmd.stdout)
 
 
-def _salt_call_command(host):
+def salt_call_command(host):
     """salt-call and the minion configuration the host was applied with:
     `make deploy`'s own virtualenv and configuration under
     <clone>/.cache/deploy when GLANCE_DEPLOY_CLONE names the clone it ran in
@@ -260,7 +260,7 @@ def _salt_call_command(host):
 
 def _salt_call(host, args, quote_output):
     """(exit code, the states' results, all that salt-call printed)."""
-    cmd = host.run(f"{_salt_call_command(host)} --retcode-passthrough --out=json --log-level=warning "
+    cmd = host.run(f"{salt_call_command(host)} --retcode-passthrough --out=json --log-level=warning "
                    + " ".join(shlex.quote(str(a)) for a in args))
     try:
         local = json.loads(cmd.stdout)["local"]
@@ -272,7 +272,7 @@ def _salt_call(host, args, quote_output):
 
 def salt_call(host, *args):
     """salt-call --local on the converged host, with the minion
-    configuration the host was applied with (see _salt_call_command).
+    configuration the host was applied with (see salt_call_command).
     Returns the exit code and the states' results ({} when the output is not
     a state run)."""
     rc, states, _ = _salt_call(host, args, quote_output=True)

@@ -452,6 +452,7 @@ class Env:
         self.mod.POLL_INTERVAL = 0
         self.salt.update(functions(self.mod))
         self.state = load("_states/glance_image.py", __opts__=self.opts, __salt__=self.salt)
+        self.state._DELETE_PAUSE = 0
         self.salt_files = {}
 
         def fake_connect(**kwargs):
@@ -947,6 +948,28 @@ def test_interrupted_upload_and_failed_cleanup_says_so(env, server, glance, monk
     assert ret["result"] is False
     assert "could not be deleted" in ret["comment"]
     assert list(glance.images)[0] in ret["comment"]
+    deletes = [call for call in glance.calls if call[0] == "DELETE"]
+    assert len(deletes) == env.state._DELETE_TRIES
+
+
+def test_unfinished_image_is_deleted_once_glance_lets_it(env, server, glance, monkeypatch):
+    """The first delete meets a busy Glance (SQLite locked by the broken
+    upload's own handling); the next one goes through."""
+    glance.fail_upload_after = MiB
+    url = server.add("/new.img", NEW_DATA)
+    real_request = glance.request
+    refused = []
+
+    def busy_once(url, method, **kwargs):
+        if method == "DELETE" and not refused:
+            refused.append(url)
+            return FakeResponse(500, content=b"database is locked")
+        return real_request(url, method, **kwargs)
+
+    monkeypatch.setattr(glance, "request", busy_once)
+    ret = env.present(source=url)
+    assert ret["result"] is False and "could not be deleted" not in ret["comment"]
+    assert refused and glance.images == {}
 
 
 @pytest.mark.parametrize("multistore, named", [(False, "its store"), (True, "store local")])
