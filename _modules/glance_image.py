@@ -160,7 +160,7 @@ def _connect(args):
         if __salt__["openstack_sdk.failure"](exc) is None:
             raise
         raise GlanceError(f"Cannot set up the connection to Glance: {exc}") from None
-    return Glance(sdk, headers)
+    return Glance(sdk, headers, auth_url=args.get("auth_url"))
 
 
 def _error_text(resp):
@@ -173,14 +173,20 @@ def _error_text(resp):
 class Glance:
     """The few Images API v2 calls the state needs, with clear errors."""
 
-    def __init__(self, sdk, headers=None):
+    def __init__(self, sdk, headers=None, auth_url=None):
         self._sdk = sdk
         self._headers = dict(headers or {})
+        self._auth_url = (auth_url or "").rstrip("/")
         self._project_id = _UNKNOWN
 
-    @staticmethod
+    def _at_keystone(self, exc):
+        """Whether a request to Keystone failed (a token asked for on the
+        way to Glance): its URL is in keystoneauth's message."""
+        text = str(exc)
+        return "/auth/tokens" in text or bool(self._auth_url and self._auth_url in text)
+
     @contextlib.contextmanager
-    def _errors(what):
+    def _errors(self, what):
         """Turn SDK and keystoneauth errors into clear ones."""
         try:
             yield
@@ -191,6 +197,11 @@ class Glance:
             # there, and with Keystone the SDK reports an endpoint that does
             # not answer it as "No endpoint data found".
             kind = __salt__["openstack_sdk.failure"](exc)
+            if kind is not None and self._at_keystone(exc):
+                # Not GlanceUnreachable: waiting for Glance to start would not help.
+                where = f" at {self._auth_url}" if self._auth_url else ""
+                state = "is unreachable" if kind == "unreachable" else "failed"
+                raise GlanceError(f"Keystone{where} {state}: {exc}") from None
             if kind == "unreachable":
                 raise GlanceUnreachable(f"{what} is unreachable: {exc}") from None
             if kind is not None:

@@ -37,6 +37,10 @@ the cost of a run that changes nothing.
 __virtualname__ = "glance_db"
 
 CHECK = "salt://glance/files/schema_current.py"
+# The check's exit status for a database server that does not take the
+# connection (EX_UNAVAILABLE; glance-manage db check exits 3 to 5 for a
+# schema behind): db_sync would only fail the same way, after a minute.
+UNREACHABLE = 69
 # What a failure shows of glance-manage's output: its last lines say why.
 OUTPUT_TAIL = 2000
 
@@ -50,10 +54,10 @@ def _as_user(user, *command):
 
 
 def _check(name, user, python, check):
-    """(current, what glance-manage db check said when it was asked)."""
+    """(current, unreachable, what the check or glance-manage db check said)."""
     script = __salt__["cp.cache_file"](check)
     if not script:
-        return False, f"the schema check {check} could not be fetched"
+        return False, False, f"the schema check {check} could not be fetched"
     with open(script, encoding="utf-8") as handle:
         source = handle.read()
     # stdin_raw_newlines: the script as it is (Salt would otherwise turn
@@ -62,15 +66,18 @@ def _check(name, user, python, check):
                                   stdin_raw_newlines=True, python_shell=False, ignore_retcode=True,
                                   output_loglevel="quiet")
     said = (run["stdout"] + "\n" + run["stderr"]).strip()
-    return run["retcode"] == 0, said[-OUTPUT_TAIL:]
+    return run["retcode"] == 0, run["retcode"] == UNREACHABLE, said[-OUTPUT_TAIL:]
 
 
 def synced(name, user="glance", python="/usr/bin/python3", check=CHECK):
     """Run ``glance-manage db_sync`` unless the schema is current."""
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
-    current, said = _check(name, user, python, check)
+    current, unreachable, said = _check(name, user, python, check)
     if current:
         ret["comment"] = "The database schema is current"
+        return ret
+    if unreachable:
+        ret.update(result=False, comment=said)
         return ret
     if __opts__["test"]:
         ret.update(result=None, comment=f"glance-manage db_sync would run: {said}",
@@ -92,7 +99,7 @@ def current(name, user="glance", python="/usr/bin/python3", check=CHECK):
     when it is not, without changing anything: a secondary waits for the
     primary's schema."""
     ret = {"name": name, "changes": {}, "result": True, "comment": "The database schema is current"}
-    is_current, said = _check(name, user, python, check)
+    is_current, _, said = _check(name, user, python, check)
     if not is_current:
         ret.update(result=None if __opts__["test"] else False,
                    comment=f"The database schema is not current (the primary creates it): {said}")

@@ -82,6 +82,12 @@ def rbd_reachable(name, user, pool, keyring, conf="/etc/ceph/ceph.conf", service
         ret["comment"] = f"{client} reaches pool {pool} with {keyring}"
         return ret
     said = (run["stdout"].strip() or run["stderr"].strip() or f"exit {run['retcode']}")[-OUTPUT_TAIL:]
+    # ETIMEDOUT (or the hard bound) is Ceph not answering; anything else is
+    # more likely the key.
+    if "[errno 110]" in said or run["retcode"] != 1:
+        hint = f"Ceph did not answer within {int(timeout)} s: monitors or OSDs down or unreachable?"
+    else:
+        hint = "wrong client_glance_key, caps or monitors?"
     ret.update(result=False, comment=f"Ceph store {name}: {client} cannot reach pool {pool} with the keyring "
-                                     f"{keyring} and {conf} (wrong client_glance_key, caps or monitors?): {said}")
+                                     f"{keyring} and {conf} ({hint}): {said}")
     return ret

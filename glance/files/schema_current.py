@@ -15,11 +15,13 @@ installed release's head, in a tenth of that:
   connection of [database] in the given configuration file.
 
 `glance-manage db check` reports the schema current exactly when that head
-is among the database's revisions. Anything else (the head not found, a
-different revision, a connection option not handled here, an unreachable
-database) runs `glance-manage db check` itself, whose exit status and
-message are the answer. Nothing is printed on the fast path, and the
-database password is never printed.
+is among the database's revisions. A database server that cannot be
+reached or refuses the connection exits 69 with one line naming its host
+and port and what the driver said (glance-manage would retry for a minute
+and end in a traceback). Anything else (the head not found, a different
+revision, a connection option not handled here) runs `glance-manage db
+check` itself, whose exit status and message are the answer. Nothing is
+printed on the fast path, and the database password is never printed.
 
     python3 schema_current.py --config-file /etc/glance/glance-api.conf
 """
@@ -32,8 +34,10 @@ import re
 import sys
 import urllib.parse
 
+UNREACHABLE = 69  # EX_UNAVAILABLE; glance-manage db check uses 3 to 5
 REVISION = re.compile(r"""^(down_revision|revision)\s*=\s*['"]([^'"]+)['"]""", re.MULTILINE)
 CONNECT_TIMEOUT = 10
+DEFAULT_PORTS = {"mysql": 3306, "postgresql": 5432}
 
 
 def contract_head(versions_dir):
@@ -61,8 +65,13 @@ def database_url(config_file):
     return parser.get("database", "connection", fallback=None)
 
 
+class Unreachable(Exception):
+    """The database server cannot be reached or refuses the connection."""
+
+
 def connect(url):
-    """A DB-API connection for URL, or None for a URL not handled here."""
+    """A DB-API connection for URL, or None for a URL not handled here.
+    Raises Unreachable when the server does not take the connection."""
     parts = urllib.parse.urlsplit(url)
     scheme = parts.scheme.split("+")[0]
     query = dict(urllib.parse.parse_qsl(parts.query))
@@ -78,17 +87,24 @@ def connect(url):
         "password": urllib.parse.unquote(parts.password or ""),
     }
     database = parts.path.lstrip("/")
+    where = f"{scheme} database {parts.hostname}:{parts.port or DEFAULT_PORTS.get(scheme)}"
     if scheme == "mysql":
         if set(query) - {"charset", "ssl_ca"}:
             return None
         import pymysql
         tls = {"ssl": {"ca": query["ssl_ca"]}} if "ssl_ca" in query else {}
-        return pymysql.connect(port=parts.port or 3306, database=database, charset=query.get("charset", "utf8"),
-                               connect_timeout=CONNECT_TIMEOUT, **credentials, **tls)
+        try:
+            return pymysql.connect(port=parts.port or 3306, database=database, charset=query.get("charset", "utf8"),
+                                   connect_timeout=CONNECT_TIMEOUT, **credentials, **tls)
+        except pymysql.err.OperationalError as exc:
+            raise Unreachable(f"{where} does not take the connection: {exc}") from None
     if scheme == "postgresql":
         import psycopg2
-        return psycopg2.connect(port=parts.port or 5432, dbname=database, connect_timeout=CONNECT_TIMEOUT,
-                                **credentials, **query)
+        try:
+            return psycopg2.connect(port=parts.port or 5432, dbname=database, connect_timeout=CONNECT_TIMEOUT,
+                                    **credentials, **query)
+        except psycopg2.OperationalError as exc:
+            raise Unreachable(f"{where} does not take the connection: {' '.join(str(exc).split())}") from None
     return None
 
 
@@ -102,6 +118,11 @@ def schema_is_current(config_file):
         connection = connect(url)
         if connection is None:
             return False
+    except Unreachable:
+        raise
+    except Exception:  # noqa: BLE001 - a driver missing, say: glance-manage decides and says why
+        return False
+    try:
         try:
             cursor = connection.cursor()
             cursor.execute("SELECT version_num FROM alembic_version")
@@ -117,8 +138,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config-file", required=True)
     args = parser.parse_args(argv)
-    if schema_is_current(args.config_file):
-        return 0
+    try:
+        if schema_is_current(args.config_file):
+            return 0
+    except Unreachable as exc:
+        print(f"Glance's {exc}")
+        return UNREACHABLE
     sys.stdout.flush()
     os.execvp("glance-manage", ["glance-manage", "--config-file", args.config_file, "db", "check"])
 

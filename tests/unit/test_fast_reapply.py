@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -199,3 +200,31 @@ def test_runs_from_standard_input_in_isolated_mode(sqlite_glance, tmp_path):
 ])
 def test_api_endpoint_for_clients_on_this_host(address, expected):
     assert derive.api_endpoint(address, 9292) == expected
+
+
+def test_database_that_refuses_the_connection_is_named_not_handed_over(tmp_path, monkeypatch, capsys):
+    """A server that does not take the connection: one line naming it (never
+    the password), exit 69, no `glance-manage db check` (which would retry
+    for a minute and end in a traceback)."""
+    write_migrations(tmp_path / "versions", CHAIN)
+    monkeypatch.setattr(schema_current, "installed_versions_dir", lambda: tmp_path / "versions")
+    refused = "(2003, \"Can't connect to MySQL server on 'db.example.org' ([Errno 111] Connection refused)\")"
+
+    class OperationalError(Exception):
+        pass
+
+    def connect(**kwargs):
+        assert (kwargs["host"], kwargs["port"], kwargs["password"]) == ("db.example.org", 3307, "s3cr$t")
+        raise OperationalError(refused)
+
+    fake = types.ModuleType("pymysql")
+    fake.err = types.SimpleNamespace(OperationalError=OperationalError)
+    fake.connect = connect
+    monkeypatch.setitem(sys.modules, "pymysql", fake)
+    monkeypatch.setattr(schema_current.os, "execvp", lambda *args: pytest.fail(f"handed over: {args}"))
+    config = tmp_path / "glance-api.conf"
+    config.write_text("[database]\nconnection = mysql+pymysql://glance:s3cr%24t@db.example.org:3307/glance"
+                      "?charset=utf8\n")
+    assert schema_current.main(["--config-file", str(config)]) == 69
+    said = capsys.readouterr().out
+    assert said == f"Glance's mysql database db.example.org:3307 does not take the connection: {refused}\n"

@@ -10,6 +10,10 @@ CHECK = "runuser -u glance -- /usr/bin/python3 -I - --config-file " + CONFIG
 SYNC = "runuser -u glance -- glance-manage --config-file " + CONFIG + " db_sync"
 
 
+UNREACHABLE_SAID = ("Glance's mysql database db:3306 does not take the connection: "
+                    "(2003, \"Can't connect to MySQL server on 'db' ([Errno 111] Connection refused)\")")
+
+
 class Host:
     """cmd.run_all and cp.cache_file of a host whose schema check exits
     CHECK_RC and whose db_sync exits SYNC_RC; records the commands."""
@@ -25,7 +29,7 @@ class Host:
         self.commands.append(text)
         if text == CHECK:
             assert stdin == "# the schema check\n" and kwargs["stdin_raw_newlines"] is True
-            said = "" if self.check_rc == 0 else "Your database is not up to date. Run db expand."
+            said = {0: "", 69: UNREACHABLE_SAID}.get(self.check_rc, "Your database is not up to date. Run db expand.")
             return {"retcode": self.check_rc, "stdout": said, "stderr": ""}
         if text == SYNC:
             refused = "oslo_db.exception.DBConnectionError: (2003, \"Can't connect to MySQL server on 'db'\")"
@@ -86,3 +90,17 @@ def test_secondary_waits_until_the_schema_is_current(tmp_path, test, expected):
     host.check_rc = 0
     assert host.module(test=test).current(CONFIG)["result"] is True
     assert SYNC not in host.commands
+
+
+@pytest.mark.parametrize("test", [False, True])
+def test_unreachable_database_fails_naming_it_without_db_sync(tmp_path, test):
+    """db_sync would retry for a minute and end in a traceback."""
+    host = Host(tmp_path, check_rc=69)
+    ret = host.module(test=test).synced(CONFIG)
+    assert (ret["result"], ret["changes"], ret["comment"]) == (False, {}, UNREACHABLE_SAID)
+    assert host.commands == [CHECK]
+
+
+def test_secondary_waits_for_an_unreachable_database(tmp_path):
+    ret = Host(tmp_path, check_rc=69).module().current(CONFIG)
+    assert ret["result"] is False and UNREACHABLE_SAID in ret["comment"]

@@ -137,6 +137,12 @@ class FakeGlance:
             raise openstack.exceptions.ServiceDiscoveryException(
                 "Failed to create a working proxy for service image: No endpoint data found."
             )
+        if self.unreachable == "keystone":
+            # A token asked for on the way to Glance, with Keystone down.
+            raise ks_exceptions.ConnectFailure(
+                "Unable to establish connection to http://keystone.test:5000/v3/auth/tokens: "
+                "[Errno 111] Connection refused"
+            )
         if self.unreachable:
             raise ks_exceptions.ConnectFailure(
                 f"Unable to establish connection to http://glance.test:9292/v2{path}: "
@@ -1368,3 +1374,16 @@ def test_without_the_sdk_module_neither_module_loads(env):
         loaded, message = module.__virtual__()
         assert loaded is False
         assert "openstacksdk" in message and sys.executable in message
+
+
+def test_keystone_down_fails_at_once_naming_it_and_creates_nothing(env, server, glance):
+    """Not blamed on Glance, and not waited for as a Glance that starts."""
+    glance.unreachable = "keystone"
+    started = time.monotonic()
+    ret = env.present(source=server.add("/cirros.img", DATA), api_wait=30)
+    assert ret["result"] is False
+    assert ret["comment"].startswith("Keystone at http://keystone.test:5000/v3 is unreachable: "
+                                     "Unable to establish connection to http://keystone.test:5000/v3/auth/tokens")
+    assert time.monotonic() - started < 5
+    glance.unreachable = False
+    assert glance.images == {}

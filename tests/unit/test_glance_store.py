@@ -53,10 +53,21 @@ def test_refused_key_fails_naming_keyring_client_and_pool(test):
         assert part in ret["comment"], part
 
 
-def test_ceph_that_does_not_answer_fails_with_its_reason():
-    host = Host(rc=1, said="TimedOut: [errno 110] RADOS timed out (error connecting to the cluster)")
+@pytest.mark.parametrize("said", [
+    "TimedOut: [errno 110] RADOS timed out (error connecting to the cluster)",  # monitors
+    "Timeout: [errno 110] RBD operation timeout (error listing images)",  # OSDs
+])
+def test_ceph_that_does_not_answer_fails_with_its_reason(said):
+    host = Host(rc=1, said=said)
     ret = host.module().rbd_reachable(**ARGS, timeout=30)
-    assert ret["result"] is False and "timed out" in ret["comment"]
+    assert ret["result"] is False and ret["comment"].endswith(said)
+    assert "(Ceph did not answer within 30 s: monitors or OSDs down or unreachable?)" in ret["comment"]
+    assert "client_glance_key" not in ret["comment"]
+
+
+def test_refused_key_is_hinted_as_such():
+    ret = Host(rc=1, said=DENIED).module().rbd_reachable(**ARGS)
+    assert "(wrong client_glance_key, caps or monitors?)" in ret["comment"]
 
 
 def test_failure_without_output_still_says_something():

@@ -120,7 +120,7 @@ def test_access_check_stops_the_apply_naming_store_and_pool(outage):
     check = state_of(states, "glance_store_|-")
     assert check["result"] is False
     for part in ["Ceph store rbd", f"client.{SERVER['storage']['user']}", f"pool {SERVER['storage']['pool']}",
-                 "timeout"]:
+                 "Ceph did not answer within 30 s", "timeout"]:
         assert part in check["comment"], check["comment"]
     seeding = state_of(states, "glance_image_|-", NEW["name"])
     assert seeding["result"] is False and "requisite failed" in seeding["comment"]

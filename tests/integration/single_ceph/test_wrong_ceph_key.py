@@ -73,7 +73,7 @@ def test_wrong_key_fails_the_apply_at_the_access_check(host, refused):
     comment = check["comment"]
     for part in [KEYRING, f"client.{STORAGE['user']}", f"pool {STORAGE['pool']}"]:
         assert part in comment, comment
-    assert "permission" in comment.lower(), comment
+    assert "permission" in comment.lower() and "(wrong client_glance_key, caps or monitors?)" in comment, comment
     # Neither key shows anywhere in what the run printed (compared, never shown).
     leaked = [name for name, key in [("wrong", WRONG), ("right", STORAGE["client_glance_key"])] if key in shown]
     assert not leaked, f"the {leaked} client key shows in the state output"

@@ -1,0 +1,152 @@
+"""Single suite: the database and Keystone down at apply time.
+
+- MariaDB stopped: `state.apply glance` fails in bounded time with a message
+  naming the database host and port; glance-api keeps running (same main
+  PID, same configuration); once MariaDB is back the next apply converges
+  with no change.
+- Keystone stopped while glance.server.images seeds a new image, with no
+  token kept from an earlier run (a first run, or the kept token expired;
+  with a valid one Glance still takes the upload): the state fails at once
+  naming Keystone's URL and creates no image; once Keystone is back the
+  next apply seeds it.
+No pillar secret shows in either failed run's output."""
+import json
+import pathlib
+import time
+import uuid
+
+import pytest
+import yaml
+
+from glance_checks import (
+    changed_or_failed,
+    file_digests,
+    glance_client,
+    glance_user_env,
+    salt_call,
+    salt_call_command,
+    salt_call_shown,
+    wait_listening,
+)
+
+PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
+SERVER = yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]["server"]
+SECRETS = [SERVER["database"]["password"], SERVER["identity"]["password"], SERVER["message_queue"]["password"]]
+GLANCE = glance_user_env(SERVER)
+SOURCE_DIR = "/srv/image-source"
+KEYSTONE_URL = f"http://{SERVER['identity']['host']}:{SERVER['identity']['port']}"
+
+
+def main_pid(host, unit):
+    return host.check_output(f"systemctl show --property=MainPID --value {unit}").strip()
+
+
+def wait_answering(host, url, seconds=90):
+    probe = f"python3 -c 'import urllib.request; urllib.request.urlopen(\"{url}\", timeout=5)'"
+    deadline = time.monotonic() + seconds
+    while host.run(probe).rc != 0:
+        assert time.monotonic() < deadline, f"{url} does not answer after {seconds} s"
+        time.sleep(2)
+
+
+def timed(func, *args):
+    started = time.monotonic()
+    result = func(*args)
+    return result, time.monotonic() - started
+
+
+def failed(states):
+    return {k.split("_|-")[1]: v["comment"] for k, v in states.items() if v["result"] is False}
+
+
+def assert_no_secret(shown):
+    leaked = [i for i, secret in enumerate(SECRETS) if secret in shown]
+    assert not leaked, f"secret number {leaked} of the pillar shows in the output"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def api(host):
+    wait_listening(host, "0.0.0.0:9292")
+
+
+@pytest.fixture(scope="module")
+def database_down(host):
+    """`state.apply glance` while MariaDB is stopped, and glance-api's main
+    PID before and after; MariaDB is started again whatever happened."""
+    before = main_pid(host, "glance-api")
+    stop = host.run("systemctl stop mariadb")
+    assert stop.rc == 0, stop.stderr
+    try:
+        run = timed(salt_call_shown, host, "state.apply", "glance")
+        after = main_pid(host, "glance-api")
+    finally:
+        start = host.run("systemctl start mariadb")
+        assert start.rc == 0, start.stderr
+    return run, before, after
+
+
+def test_database_down_fails_naming_it_in_bounded_time(database_down):
+    ((rc, states, shown), seconds), _, _ = database_down
+    assert rc != 0
+    where = f"{SERVER['database']['host']}:{SERVER['database']['port']}"
+    assert any(where in comment for comment in failed(states).values()), failed(states)
+    assert seconds < 180, f"the failed apply took {seconds:.0f} s"
+    assert_no_secret(shown)
+
+
+def test_database_down_leaves_glance_api_running(host, database_down):
+    _, before, after = database_down
+    assert before == after != "0", "glance-api was restarted or stopped while the database was down"
+
+
+def test_apply_after_the_database_is_back_converges_unchanged(host, database_down):
+    rc, states = salt_call(host, "state.apply", "glance")
+    assert (rc, changed_or_failed(states)) == (0, {})
+
+
+@pytest.fixture(scope="module")
+def keystone_down(host):
+    """glance.server.images with a new image while Keystone is stopped;
+    then, Keystone back, the same apply."""
+    name = f"keystone-down-{uuid.uuid4().hex[:8]}"
+    images = SERVER["images"] + [{"name": name, "source": "http://127.0.0.1:8090/pattern.raw",
+                                  "disk_format": "raw"}]
+    pillar = "pillar=" + json.dumps({"glance": {"server": {"images": images}}})
+    cachedir = json.loads(host.check_output(f"{salt_call_command(host)} --log-level=quiet --out=json "
+                                            "config.get cachedir"))["local"]
+    assert cachedir.startswith("/"), cachedir
+    forget = host.run(f"rm -f {cachedir}/openstack_sdk/tokens/*")
+    assert forget.rc == 0, forget.stderr
+    stop = host.run("systemctl stop keystone")
+    assert stop.rc == 0, stop.stderr
+    try:
+        down = timed(salt_call_shown, host, "state.apply", "glance.server.images", pillar)
+    finally:
+        start = host.run("systemctl start keystone")
+        assert start.rc == 0, start.stderr
+    wait_answering(host, KEYSTONE_URL + "/v3")
+    left = glance_client(host, GLANCE, "find", name)
+    back = salt_call(host, "state.apply", "glance.server.images", pillar)
+    yield name, down, left, back
+    for image in glance_client(host, GLANCE, "find", name):
+        glance_client(host, GLANCE, "delete", image["id"])
+
+
+def test_keystone_down_fails_naming_it_and_creates_nothing(keystone_down):
+    name, ((rc, states, shown), seconds), left, _ = keystone_down
+    assert rc != 0
+    [seeding] = [v for k, v in states.items() if k.startswith("glance_image_|-") and v["name"] == name]
+    assert seeding["result"] is False and KEYSTONE_URL in seeding["comment"], seeding["comment"]
+    assert left == [], "an image was created while Keystone was down"
+    # At once: not waited for as a Glance that is starting (api_wait).
+    assert seconds < 60, f"the failed apply took {seconds:.0f} s"
+    assert_no_secret(shown)
+
+
+def test_apply_after_keystone_is_back_seeds_the_image(host, keystone_down):
+    name, _, _, (rc, states) = keystone_down
+    assert rc == 0, changed_or_failed(states)
+    [image] = glance_client(host, GLANCE, "find", name)
+    assert image["status"] == "active"
+    digests = glance_client(host, GLANCE, "digests", image["id"])
+    assert digests == file_digests(host, f"{SOURCE_DIR}/pattern.raw")
