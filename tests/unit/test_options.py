@@ -55,6 +55,8 @@ def test_single_on_zed(render):
         "workers": "2",
         "transport_url": "rabbit://openstack:R4bbit%40pass%3Aword@127.0.0.1:5672/%2Fopenstack",
         "enabled_backends": "file:file",
+        # One store: no copy-image, which copies between stores.
+        "enabled_import_methods": "['glance-direct', 'web-download']",
     })
     assert_section(api, "database", {
         "connection": "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8",
@@ -69,6 +71,7 @@ def test_single_on_zed(render):
         "username": "glance",
         "password": "Ks$$ecret@glance",
         "region_name": "RegionTwo",
+        "service_token_roles_required": "true",
     })
     assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2"})
     assert_section(api, "paste_deploy", {"flavor": "keystone"})
@@ -286,6 +289,8 @@ def test_multistore(render, platform):
     rendered = render(platform, load_pillar("multistore"))
     api = rendered.ini(API)
     assert api.get("DEFAULT", "enabled_backends") == "local:file,ceph:rbd,web:http,volumes:cinder"
+    # Stores to copy between: Glance's default import methods, copy-image included.
+    assert not api.has_option("DEFAULT", "enabled_import_methods")
     assert_section(api, "glance_store", {"default_backend": "ceph"})
     assert_section(api, "local", {
         "filesystem_store_datadir": "/srv/glance/images",

@@ -273,6 +273,8 @@ FEATURES = {
     "authtoken_domain_names": Feature(("newton", None), "single",
                                       _has("keystone_authtoken", "project_domain_name")),
     "www_authenticate_uri": Feature(("rocky", None), "single", _has("keystone_authtoken", "www_authenticate_uri")),
+    "service_token_roles_required": Feature(("ocata", None), "single",
+                                            _has("keystone_authtoken", "service_token_roles_required")),
     "pymysql": Feature(("liberty", None), "single", _pymysql),
     "multistore": Feature(("ussuri", None), "single", _has("DEFAULT", "enabled_backends")),
     "policy_yaml": Feature(("wallaby", None), "single", _has_file("/etc/glance/policy.yaml")),

@@ -71,8 +71,13 @@ def test_keystone_in_region(api):
         "username": "glance",
         "password": "Ks$$ecret@glance",
         "region_name": "RegionTwo",
+        "service_token_roles_required": "true",
     }
     assert api.get("paste_deploy", "flavor") == "keystone"
+
+
+def test_one_store_offers_no_copy_image(api):
+    assert api.get("DEFAULT", "enabled_import_methods") == "['glance-direct', 'web-download']"
 
 
 def test_messaging_and_notifications(api):
