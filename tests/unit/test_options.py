@@ -73,7 +73,7 @@ def test_single_on_zed(render):
         "region_name": "RegionTwo",
         "service_token_roles_required": "true",
     })
-    assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2"})
+    assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2", "retry": "1"})
     assert_section(api, "paste_deploy", {"flavor": "keystone"})
     assert_section(api, "glance_store", {"default_backend": "file"})
     assert_section(api, "file", {"filesystem_store_datadir": "/var/lib/glance/images"})
@@ -188,10 +188,10 @@ def test_notification_retry_with_members_from_pike(render, version, retry):
     assert notifications.get("retry") == retry
 
 
-def test_notification_retry_left_alone_with_one_host(render):
+def test_notification_retry_bounded_with_one_host(render):
+    """Else a notification to a RabbitMQ that is down holds the API request for ever."""
     api = render("debian-12", load_pillar("single")).ini(API)
-    assert api.has_option("oslo_messaging_notifications", "driver")
-    assert not api.has_option("oslo_messaging_notifications", "retry")
+    assert options(api, "oslo_messaging_notifications") == {"driver": "messagingv2", "retry": "1"}
 
 
 def test_seed_region_on_kilo(render):
@@ -308,7 +308,7 @@ def test_multistore(render, platform):
     assert api.get("DEFAULT", "transport_url") == "rabbit://glance:mq-secret@rabbit.example.org:5671/%2F"
     assert_section(api, "oslo_messaging_rabbit", {"ssl": "true", "ssl_ca_file": "/etc/ssl/certs/rabbit-ca.pem"})
     # The raw override removed topics and added debug.
-    assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2"})
+    assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2", "retry": "1"})
     assert api.get("DEFAULT", "debug") == "true"
     authtoken = options(api, "keystone_authtoken")
     assert authtoken["memcached_servers"] == "10.0.0.21:11211,10.0.0.22:11212"
@@ -328,7 +328,8 @@ def test_notification_topics_and_disable(render):
     pillar = load_pillar("single")
     pillar["glance"]["server"]["notification"] = {"topics": "notifications,audit"}
     api = render("debian-12", pillar).ini(API)
-    assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2", "topics": "notifications,audit"})
+    assert_section(api, "oslo_messaging_notifications",
+                   {"driver": "messagingv2", "topics": "notifications,audit", "retry": "1"})
     pillar["glance"]["server"]["notification"] = False
     api = render("debian-12", pillar).ini(API)
     assert_no_section(api, "oslo_messaging_notifications")
