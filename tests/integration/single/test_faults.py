@@ -208,7 +208,7 @@ def rabbitmq_down(host):
     stop = host.run("systemctl stop rabbitmq-server")
     assert stop.rc == 0, stop.stderr
     try:
-        return image_round_trips(host, 3, "mq-down")
+        return image_round_trips(host, 1, "mq-down")
     finally:
         start = host.run("systemctl start rabbitmq-server")
         assert start.rc == 0, start.stderr
@@ -218,7 +218,7 @@ def test_rabbitmq_down_does_not_hold_the_image_api(rabbitmq_down):
     """Bounded, not fast: each of the five or so notifications of a round
     trip still costs oslo.messaging several seconds (about 45 s a round
     trip on Debian 12); with the unbounded default it hung for good."""
-    assert len(rabbitmq_down) == 3
+    assert len(rabbitmq_down) == 1
     assert max(rabbitmq_down) < 150, f"image round trips took {rabbitmq_down} s with RabbitMQ down"
 
 
