@@ -32,6 +32,11 @@ glance:
       virtual_host: /openstack
     notification:
       enabled: true
+    # The memcached of the test services: keystonemiddleware's token cache.
+    cache:
+      members:
+        - host: 127.0.0.1
+          port: 11211
     storage:
       engine: file
     policy:

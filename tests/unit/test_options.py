@@ -72,6 +72,7 @@ def test_single_on_zed(render):
         "password": "Ks$$ecret@glance",
         "region_name": "RegionTwo",
         "service_token_roles_required": "true",
+        "memcached_servers": "127.0.0.1:11211",
     })
     assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2", "retry": "1"})
     assert_section(api, "paste_deploy", {"flavor": "keystone"})
@@ -354,7 +355,9 @@ def test_raw_override_adds_changes_and_removes(render):
 
 
 def test_memcached_and_keystone_tls_absent_unless_set(render):
-    authtoken = options(render("debian-12", load_pillar("single")).ini(API), "keystone_authtoken")
+    pillar = load_pillar("single")
+    del pillar["glance"]["server"]["cache"]
+    authtoken = options(render("debian-12", pillar).ini(API), "keystone_authtoken")
     for key in ["memcached_servers", "memcache_security_strategy", "cafile", "auth_uri", "auth_plugin"]:
         assert key not in authtoken, key
 

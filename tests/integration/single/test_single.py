@@ -72,6 +72,7 @@ def test_keystone_in_region(api):
         "password": "Ks$$ecret@glance",
         "region_name": "RegionTwo",
         "service_token_roles_required": "true",
+        "memcached_servers": "127.0.0.1:11211",
     }
     assert api.get("paste_deploy", "flavor") == "keystone"
 
