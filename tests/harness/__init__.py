@@ -14,7 +14,11 @@ deploy` in a clone of the working tree on a bare Debian; SUITE=newcomer):
   root, removed afterwards (unless KEEP_CONTAINERS=1);
 * the two-apply protocol (salt.py): first state.apply without failures, a
   second with zero changes, test=True predicting zero changes, no pillar
-  secret in any state output; then the suite's testinfra tests
+  secret in any state output; a group whose node holds the pillar key
+  glance_orchestrate (the cluster) runs a salt-master on that node (Salt
+  3006 LTS on Debian 12, 3008 on Debian 13: images.MASTER_SALT_REQUIREMENTS)
+  and is applied through `salt-run state.orchestrate` (master.py); then the
+  suite's testinfra tests
   (`pytest --hosts=podman://<container> tests/integration/<suite>`);
 * wall times go to .cache/converge/times.jsonl and the end of the run
   (report.py; `python -m tests.harness.report` prints every recorded run).

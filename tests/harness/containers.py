@@ -14,6 +14,7 @@ import time
 import yaml
 
 from . import CACHE_DIR, REPO_ROOT
+from . import master as salt_master
 from .images import HOST_CA_BUNDLE
 from .podman import PodmanError, exec_, exists, podman
 
@@ -71,6 +72,9 @@ class Deployment:
         self.network = self.prefix
         self.workdir = CACHE_DIR / "run" / self.prefix
         self.containers = {}  # node name -> container name
+        # The node that runs salt-master, for groups driven through one
+        # (tests/harness/master.py); None for masterless groups.
+        self.master = salt_master.master_node(group)
 
     # -- naming ---------------------------------------------------------
     def container(self, node):
@@ -123,8 +127,15 @@ class Deployment:
         ]
         for dep_name, path in node.dependencies.items():
             args += ["-v", f"{self.formula / path}:{DEPS_MOUNT}/{dep_name}:ro"]
-        for alias in node.aliases:
+        aliases = list(node.aliases)
+        if self.group.network and hostname not in aliases:
+            # Nodes of a network reach each other by host name too (the
+            # orchestration checks each API node by its minion id).
+            aliases.append(hostname)
+        for alias in aliases:
             args += ["--network-alias", alias]
+        if self.master is node:
+            args += ["-v", f"{config_dir / 'master.d'}:/etc/salt/master.d:ro"]
         if HOST_CA_BUNDLE.is_file():
             # In the container's environment, so that every exec has it: the
             # suites' testinfra tests apply states that pip-install too.
@@ -149,7 +160,17 @@ class Deployment:
             "file_ignore_regex": FILE_IGNORE_REGEX,
             "log_level_logfile": "info",
         }
+        if self.master is not None and node is not self.master:
+            # A minion of the group's master; salt-call --local still finds
+            # the file root and the suite's pillar on the node itself.
+            del minion["file_client"]
+            minion.update(salt_master.minion_config(self.master))
         _dump(root / "minion.d" / "harness.conf", minion)
+        if self.master is node:
+            (root / "master.d").mkdir()
+            salt_master.write_master_pillar(root / "harness", self.group, node, self.formula)
+            _dump(root / "master.d" / "harness.conf", salt_master.master_config(
+                [FORMULA_MOUNT], f"{HARNESS_MOUNT}/{salt_master.MASTER_PILLAR}", FILE_IGNORE_REGEX, node))
         _dump(root / "harness" / "salt" / "top.sls", node.state_top)
         pillars = dict(node.pillars)
         pillars.setdefault("top.sls", {"base": {}} if not node.pillar_files else
@@ -169,6 +190,9 @@ class Deployment:
         for fname, content in node.pillars.items():
             if fname != "top.sls" and isinstance(content, dict):
                 expected |= set(content)
+        if self.master is not None and node is not self.master:
+            salt_master.check_pillar(self, self.master, node, expected)
+            return
         proc = exec_(self.container(node), "salt-call", "--local", "--out=json",
                      "--log-level=quiet", "pillar.items", check=False)
         try:

@@ -8,6 +8,7 @@ what README.rst asks a user to bring for `make deploy`). Every image is
 tagged with a hash of its inputs, so an unchanged definition is built once
 per machine and reused by every later run.
 """
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -25,6 +26,17 @@ IMAGES_DIR = REPO_ROOT / "tests" / "images"
 SUITE_CONTAINERFILE = IMAGES_DIR / "Containerfile.debian"
 NEWCOMER_CONTAINERFILE = IMAGES_DIR / "Containerfile.newcomer"
 SALT_REQUIREMENTS = REPO_ROOT / "salt-requirements.txt"
+# Salt 3006 LTS: the salt-master groups (tests/harness/master.py) run it
+# where it works as a master.
+SALT_3006_REQUIREMENTS = REPO_ROOT / "salt-3006-requirements.txt"
+# The Salt of the salt-master groups per platform. On Debian 13 (Python
+# 3.13) Salt 3006.29 installs from PyPI and runs salt-call, but its master
+# answers no request (the CLI's publish and the minions' sign-in time out):
+# the 3008 LTS of salt-requirements.txt runs there.
+MASTER_SALT_REQUIREMENTS = {
+    "debian-12": SALT_3006_REQUIREMENTS,
+    "debian-13": SALT_REQUIREMENTS,
+}
 MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 HOST_CA_BUNDLE = pathlib.Path(os.environ.get("HOST_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))
 
@@ -78,6 +90,44 @@ def base_tag(platform):
     return f"localhost/glance-formula-base:{platform}-{_digest(*inputs)}"
 
 
+def salt_pin(requirements):
+    """The `salt==` line of a requirements file (the 3006 file also lists
+    the render tests' tools)."""
+    pins = [line.strip() for line in requirements.read_text().splitlines() if line.strip().startswith("salt==")]
+    if len(pins) != 1:
+        raise ValueError(f"{requirements.name}: expected one salt== line, found {pins}")
+    return pins[0]
+
+
+# The salt-master groups' image: the suites' base image with /opt/saltenv
+# made again with the platform's MASTER_SALT_REQUIREMENTS pin, as on a host
+# that installed that Salt from PyPI; salt-master, salt-minion and their
+# tools on the PATH.
+MASTER_CONTAINERFILE = """\
+ARG BASE
+FROM ${BASE}
+ARG PIP_CERT=""
+COPY salt-pin.txt /opt/salt-requirements.txt
+RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \\
+ && rm -rf /opt/saltenv && python3 -m venv /opt/saltenv \\
+ && /opt/saltenv/bin/pip install --no-cache-dir --upgrade pip \\
+ && /opt/saltenv/bin/pip install --no-cache-dir -r /opt/salt-requirements.txt \\
+ && for tool in salt salt-call salt-key salt-master salt-minion salt-run; do \\
+      ln -sf /opt/saltenv/bin/$tool /usr/local/bin/$tool; done \\
+ && salt-call --version && salt-master --version
+"""
+
+
+def master_salt_pin(platform):
+    """The `salt==` pin the salt-master groups run on PLATFORM."""
+    return salt_pin(MASTER_SALT_REQUIREMENTS[platform])
+
+
+def master_tag(platform):
+    inputs = [base_tag(platform), MASTER_CONTAINERFILE, master_salt_pin(platform)]
+    return f"localhost/glance-formula-master:{platform}-{_digest(*inputs)}"
+
+
 def newcomer_tag(platform):
     inputs = [rootfs_tag(platform), NEWCOMER_CONTAINERFILE.read_bytes(), MIRROR]
     return f"localhost/glance-formula-newcomer:{platform}-{_digest(*inputs)}"
@@ -85,7 +135,7 @@ def newcomer_tag(platform):
 
 # Image repositories of the project, for pruning outdated tags.
 REPOSITORIES = ("localhost/glance-formula-rootfs", "localhost/glance-formula-base",
-                "localhost/glance-formula-newcomer")
+                "localhost/glance-formula-newcomer", "localhost/glance-formula-master")
 
 # (kind, platform) -> seconds, for images this process built.
 BUILT = {}
@@ -171,14 +221,28 @@ def _build_base(platform, tag):
            build_args=["--build-arg", f"PREFETCH={' '.join(PREFETCH)}", *_pip_cert_args()])
 
 
+def _build_master(platform, tag):
+    base = ensure_base_image(platform, locked=True)
+    log = CACHE_DIR / f"build-master-{platform}.log"
+    with tempfile.TemporaryDirectory(prefix="glance-master-context-") as context:
+        (pathlib.Path(context) / "Containerfile").write_text(MASTER_CONTAINERFILE)
+        (pathlib.Path(context) / "salt-pin.txt").write_text(master_salt_pin(platform) + "\n")
+        args = ["build", "--network", "host", "--layers", "--build-arg", f"BASE={base}",
+                *_pip_cert_args(), "-t", tag, "-f", f"{context}/Containerfile", context]
+        with open(log, "w") as fh:
+            proc = subprocess.run(["podman", *args], env=env(), stdout=fh, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building {tag} failed (log: {log}):\n{log.read_text()[-3000:]}")
+
+
 def _build_newcomer(platform, tag):
     _build(platform, tag, "newcomer", NEWCOMER_CONTAINERFILE)
 
 
-def _ensure(kind, platform, tag, build):
+def _ensure(kind, platform, tag, build, locked=False):
     if platform not in PLATFORMS:
         raise ValueError(f"no {kind} image for platform {platform!r}; known: {sorted(PLATFORMS)}")
-    with _Lock(f"image-{platform}"):
+    with _Lock(f"image-{platform}") if not locked else contextlib.nullcontext():
         if exists("image", tag):
             _log(f"{platform}: reusing {tag}")
             return tag
@@ -196,9 +260,16 @@ def _ensure(kind, platform, tag, build):
     return tag
 
 
-def ensure_base_image(platform):
+def ensure_base_image(platform, locked=False):
     """Return the tag of PLATFORM's suite base image, building it if missing."""
-    return _ensure("base", platform, base_tag(platform), _build_base)
+    return _ensure("base", platform, base_tag(platform), _build_base, locked=locked)
+
+
+def ensure_master_image(platform):
+    """Return the tag of PLATFORM's image for salt-master groups (the Salt
+    of master_salt_pin), building it, and the base image below it, if
+    missing."""
+    return _ensure("master", platform, master_tag(platform), _build_master)
 
 
 def ensure_newcomer_image(platform):
@@ -219,7 +290,7 @@ def prune_old(platform):
     """Remove images of PLATFORM whose tag is not the current one, so
     changed definitions do not pile up gigabytes (images still in use by a
     container stay: podman refuses to remove them)."""
-    keep = {base_tag(platform), rootfs_tag(platform), newcomer_tag(platform)}
+    keep = {base_tag(platform), rootfs_tag(platform), newcomer_tag(platform), master_tag(platform)}
     out = podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     for ref in out:
         repository, _, tag = ref.partition(":")
@@ -232,4 +303,5 @@ if __name__ == "__main__":
 
     for name in sys.argv[1:] or sorted(PLATFORMS):
         ensure_base_image(name)
+        ensure_master_image(name)
         ensure_newcomer_image(name)

@@ -22,6 +22,7 @@ import pytest
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
 from tests.harness import images, report  # noqa: E402
+from tests.harness import master as salt_master  # noqa: E402
 from tests.harness.containers import Deployment, keep_containers  # noqa: E402
 from tests.harness.salt import state_apply  # noqa: E402
 from tests.harness.selection import not_converged_here, scenarios  # noqa: E402
@@ -96,7 +97,20 @@ class Converge:
               f"slowest: {run.slowest()})", flush=True)
         return run
 
+    def record(self, run):
+        """Keep and report a run made elsewhere (an orchestration's, per node)."""
+        dep = self.deployment
+        self.runs[(run.node, run.label)] = run
+        report.record(os.environ["CONVERGE_RUN_ID"], group=dep.group.name, platform=dep.platform,
+                      node=run.node, step=run.label, seconds=round(run.seconds, 1), retcode=run.retcode)
+        print(f"[{dep.platform}] {run.node}: {run.label} (orchestration, {run.seconds:.0f}s in all) "
+              f"(exit {run.retcode}, {len(run.states)} states, {len(run.changed())} changed; "
+              f"slowest: {run.slowest()})", flush=True)
+
     def protocol(self):
+        if self.deployment.master is not None:
+            # Driven through the group's salt-master (tests/harness/master.py).
+            return salt_master.protocol(self)
         nodes = self.deployment.group.nodes
         for node in nodes:
             self.deployment.check_pillar(node)
@@ -141,10 +155,14 @@ def _alias_batches(nodes):
 @pytest.fixture(scope="class")
 def converged(scenario):
     group, platform = scenario
-    image = images.ensure_base_image(platform)
-    if ("base", platform) in images.BUILT:
-        report.record(os.environ["CONVERGE_RUN_ID"], group="-", platform=platform, node="-",
-                      step="base image build", seconds=round(images.BUILT.pop(("base", platform)), 1))
+    # Groups driven through a salt-master run the Salt of
+    # images.MASTER_SALT_REQUIREMENTS (3006 LTS where its master works).
+    image = (images.ensure_master_image(platform) if salt_master.master_node(group)
+             else images.ensure_base_image(platform))
+    for kind in ("base", "master"):
+        if (kind, platform) in images.BUILT:
+            report.record(os.environ["CONVERGE_RUN_ID"], group="-", platform=platform, node="-",
+                          step=f"{kind} image build", seconds=round(images.BUILT.pop((kind, platform)), 1))
     deployment = Deployment(group, platform, image)
     try:
         start = time.monotonic()
