@@ -391,3 +391,25 @@ def rbd_image_digests(host, rbd, pool, image_id):
         return file_digests(host, export)
     finally:
         host.run(f"rm -f {shlex.quote(export)}")
+
+
+def timed(func, *args):
+    """FUNC(*ARGS) and the seconds it took."""
+    started = time.monotonic()
+    result = func(*args)
+    return result, time.monotonic() - started
+
+
+def assert_one_rbd_store(api, storage, ceph_conf="/etc/ceph/ceph.conf"):
+    """glance-api.conf (API, parsed) holds the old formula's storage block
+    STORAGE as one store named after its engine (multistore: from Ussuri),
+    with show_image_direct_url for copy-on-write clones."""
+    assert api.get("DEFAULT", "enabled_backends") == "rbd:rbd"
+    assert api.get("glance_store", "default_backend") == "rbd"
+    assert dict(api.items("rbd")) == {
+        "rbd_store_ceph_conf": ceph_conf,
+        "rbd_store_chunk_size": str(storage["chunk_size"]),
+        "rbd_store_pool": storage["pool"],
+        "rbd_store_user": storage["user"],
+    }
+    assert api.get("DEFAULT", "show_image_direct_url") == "true"

@@ -15,6 +15,7 @@ from glance_checks import (
     API_CONF,
     assert_clean_logs,
     assert_config_valid,
+    assert_one_rbd_store,
     assert_private,
     assert_schema_current,
     assert_secrets_not_on_command_lines,
@@ -124,16 +125,7 @@ def test_members_and_shared_settings(api):
 
 
 def test_rbd_store_in_the_controllers_ceph(api):
-    # The old formula's storage block: one store, named after its engine.
-    assert api.get("DEFAULT", "enabled_backends") == "rbd:rbd"
-    assert api.get("glance_store", "default_backend") == "rbd"
-    assert dict(api.items("rbd")) == {
-        "rbd_store_ceph_conf": CEPH_CONF,
-        "rbd_store_chunk_size": str(STORAGE["chunk_size"]),
-        "rbd_store_pool": STORAGE["pool"],
-        "rbd_store_user": STORAGE["user"],
-    }
-    assert api.get("DEFAULT", "show_image_direct_url") == "true"
+    assert_one_rbd_store(api, STORAGE, CEPH_CONF)
 
 
 def test_keyring_holds_the_pillar_key(host):

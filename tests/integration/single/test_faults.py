@@ -31,6 +31,7 @@ from glance_checks import (
     salt_call,
     salt_call_command,
     salt_call_shown,
+    timed,
     wait_listening,
 )
 
@@ -52,12 +53,6 @@ def wait_answering(host, url, seconds=90):
     while host.run(probe).rc != 0:
         assert time.monotonic() < deadline, f"{url} does not answer after {seconds} s"
         time.sleep(2)
-
-
-def timed(func, *args):
-    started = time.monotonic()
-    result = func(*args)
-    return result, time.monotonic() - started
 
 
 def failed(states):

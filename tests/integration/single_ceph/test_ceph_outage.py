@@ -28,6 +28,7 @@ from glance_checks import (
     glance_user_env,
     salt_call,
     salt_call_shown,
+    timed,
     wait_listening,
 )
 
@@ -62,12 +63,6 @@ def wait_writable(host, seconds=180):
             return
         assert time.monotonic() < deadline, f"Ceph takes no write {seconds} s after the OSD started: {cmd.stderr}"
         time.sleep(3)
-
-
-def timed(func, *args):
-    started = time.monotonic()
-    result = func(*args)
-    return result, time.monotonic() - started
 
 
 def state_of(states, prefix, name=None):

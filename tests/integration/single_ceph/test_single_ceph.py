@@ -14,6 +14,7 @@ from glance_checks import (
     API_CONF,
     assert_clean_logs,
     assert_config_valid,
+    assert_one_rbd_store,
     assert_private,
     assert_schema_current,
     assert_secrets_not_on_command_lines,
@@ -62,16 +63,7 @@ def test_ceph_conf_names_the_monitors(host):
 
 
 def test_rbd_store_options(api):
-    # One store, named after its engine (multistore: from Ussuri on).
-    assert api.get("DEFAULT", "enabled_backends") == "rbd:rbd"
-    assert api.get("glance_store", "default_backend") == "rbd"
-    assert dict(api.items("rbd")) == {
-        "rbd_store_ceph_conf": CEPH_CONF,
-        "rbd_store_chunk_size": str(STORAGE["chunk_size"]),
-        "rbd_store_pool": STORAGE["pool"],
-        "rbd_store_user": STORAGE["user"],
-    }
-    assert api.get("DEFAULT", "show_image_direct_url") == "true"
+    assert_one_rbd_store(api, STORAGE, CEPH_CONF)
 
 
 def test_cluster_holds_the_pillar_key_with_rbd_caps(host):
