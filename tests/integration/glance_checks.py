@@ -186,6 +186,21 @@ def digests(stream):
     return dict({a: d.hexdigest() for a, d in algos.items()}, size=size)
 """
 
+# Python source for scripts run on a host (no single quote in it: some are
+# passed in single quotes): keystone_token() asks Keystone v3 for a token
+# scoped to a project, with a user's password.
+KEYSTONE_TOKEN = r"""
+import json, urllib.request
+
+def keystone_token(auth_url, user, password, project, timeout, user_domain="Default", project_domain="Default"):
+    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": user, "domain": {"name": user_domain}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": project_domain}}}}}
+    req = urllib.request.Request(auth_url + "/auth/tokens", json.dumps(auth).encode(),
+                                 {"Content-Type": "application/json"})
+    return urllib.request.urlopen(req, timeout=timeout).headers["X-Subject-Token"]
+"""
+
 # Runs on the host with OS_* settings in its environment (OS_AUTH_URL and
 # friends for a Keystone token; without OS_AUTH_URL, no token) and talks to
 # Glance's v2 API at OS_ENDPOINT directly, so what it prints does not depend
@@ -193,18 +208,14 @@ def digests(stream):
 #   find NAME    the images of that name, any status, as JSON
 #   digests ID   streams the image data: {"size", "md5", "sha256", "sha512"}
 #   delete ID    unprotects and deletes the image
-GLANCE_CLIENT = _DIGESTS + r"""
+GLANCE_CLIENT = _DIGESTS + KEYSTONE_TOKEN + r"""
 import json, os, sys, urllib.parse, urllib.request
 env = os.environ
 headers = {"Content-Type": "application/json"}
 if env.get("OS_AUTH_URL"):
-    auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": env["OS_USERNAME"], "domain": {"name": env["OS_USER_DOMAIN_NAME"]},
-        "password": env["OS_PASSWORD"]}}},
-        "scope": {"project": {"name": env["OS_PROJECT_NAME"],
-                              "domain": {"name": env["OS_PROJECT_DOMAIN_NAME"]}}}}}
-    req = urllib.request.Request(env["OS_AUTH_URL"] + "/auth/tokens", json.dumps(auth).encode(), headers)
-    headers["X-Auth-Token"] = urllib.request.urlopen(req, timeout=60).headers["X-Subject-Token"]
+    headers["X-Auth-Token"] = keystone_token(
+        env["OS_AUTH_URL"], env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 60,
+        env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"])
 api = env["OS_ENDPOINT"] + "/v2/images"
 
 def call(url, method="GET", body=None, ctype="application/json"):
@@ -320,17 +331,11 @@ def salt_call_shown(host, *args):
 #   copy ID STORE           the import API's copy-image to STORE
 #   show ID                 the image as JSON
 #   stores                  /v2/info/stores as JSON
-GLANCE_STORES_CLIENT = r"""
+GLANCE_STORES_CLIENT = KEYSTONE_TOKEN + r"""
 import json, os, sys, urllib.request
 env = os.environ
-auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": env["OS_USERNAME"], "domain": {"name": env["OS_USER_DOMAIN_NAME"]},
-    "password": env["OS_PASSWORD"]}}},
-    "scope": {"project": {"name": env["OS_PROJECT_NAME"],
-                          "domain": {"name": env["OS_PROJECT_DOMAIN_NAME"]}}}}}
-req = urllib.request.Request(env["OS_AUTH_URL"] + "/auth/tokens", json.dumps(auth).encode(),
-                             {"Content-Type": "application/json"})
-token = urllib.request.urlopen(req, timeout=60).headers["X-Subject-Token"]
+token = keystone_token(env["OS_AUTH_URL"], env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 60,
+                       env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"])
 api = env["OS_ENDPOINT"] + "/v2"
 
 def call(path, method="GET", body=None, headers=None):

@@ -13,6 +13,7 @@ import yaml
 
 from glance_checks import (
     API_CONF,
+    KEYSTONE_TOKEN,
     assert_clean_logs,
     assert_config_valid,
     assert_one_rbd_store,
@@ -65,15 +66,9 @@ GLANCE = {
 # Runs inside a node: uploads this node's probe through the node's own API
 # (127.0.0.1:9292), then downloads every node's probe through it and checks
 # each against the digest recorded at upload. The password comes on stdin.
-PROBE = r"""
+PROBE = KEYSTONE_TOKEN + r"""
 import hashlib, json, socket, sys, urllib.request
-password = sys.stdin.read()
-auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "glance", "domain": {"name": "Default"}, "password": password}}},
-    "scope": {"project": {"name": "service", "domain": {"name": "Default"}}}}}
-req = urllib.request.Request("http://controller:5000/v3/auth/tokens", json.dumps(auth).encode(),
-                             {"Content-Type": "application/json"})
-token = urllib.request.urlopen(req, timeout=30).headers["X-Subject-Token"]
+token = keystone_token("http://controller:5000/v3", "glance", sys.stdin.read(), "service", 30)
 api = "http://127.0.0.1:9292/v2/images"
 
 def call(url, method="GET", data=None, ctype="application/json"):

@@ -4,6 +4,8 @@ the second one (which needs the formula's bounded notification retry: see
 README, "Message queue and notifications")."""
 import time
 
+from glance_checks import KEYSTONE_TOKEN
+
 NODES = {"rabbit@controller": "rabbitmq-server", "rabbit5673@controller": "rabbitmq-server-5673"}
 VHOST = "/openstack"
 ADMIN_PASSWORD = "Cluster$admin@pw"
@@ -11,15 +13,9 @@ EVENTS = 4  # image create + delete pairs; Glance notifies each
 
 # Creates and deletes images through the Glance nodes' shared name with a
 # Keystone token, reading the admin password from standard input.
-IMAGE_EVENTS = r"""
+IMAGE_EVENTS = KEYSTONE_TOKEN + r"""
 import json, sys, urllib.request
-password = sys.stdin.read()
-auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "admin", "domain": {"name": "Default"}, "password": password}}},
-    "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
-req = urllib.request.Request("http://controller:5000/v3/auth/tokens", json.dumps(auth).encode(),
-                             {"Content-Type": "application/json"})
-token = urllib.request.urlopen(req, timeout=30).headers["X-Subject-Token"]
+token = keystone_token("http://controller:5000/v3", "admin", sys.stdin.read(), "admin", 30)
 headers = {"X-Auth-Token": token, "Content-Type": "application/json"}
 for number in range(int(sys.argv[1])):
     body = json.dumps({"name": "ha-probe-%d" % number, "disk_format": "raw",

@@ -16,6 +16,8 @@ import time
 import pytest
 import yaml
 
+from glance_checks import KEYSTONE_TOKEN
+
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
 CLUSTER = yaml.safe_load((PILLAR_DIR / "cluster.sls").read_text())["glance"]
 ORCHESTRATE = yaml.safe_load((PILLAR_DIR / "cluster_orchestrate.sls").read_text())
@@ -34,16 +36,11 @@ STATE_DIR = "/root/rolling-client"
 # and downloads the seeded one through HAProxy, each download checked
 # against the pillar's digest, until the stop file appears or MAX requests
 # went. Every failure is recorded with its time.
-CLIENT = r"""
+CLIENT = KEYSTONE_TOKEN + r"""
 import hashlib, json, os, sys, time, urllib.request
 state, port, max_requests, name, sha256 = sys.argv[1:6]
 password = open(os.path.join(state, "password")).read()
-auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "glance", "domain": {"name": "Default"}, "password": password}}},
-    "scope": {"project": {"name": "service", "domain": {"name": "Default"}}}}}
-req = urllib.request.Request("http://controller:5000/v3/auth/tokens", json.dumps(auth).encode(),
-                             {"Content-Type": "application/json"})
-token = urllib.request.urlopen(req, timeout=30).headers["X-Subject-Token"]
+token = keystone_token("http://controller:5000/v3", "glance", password, "service", 30)
 api = "http://127.0.0.1:%s/v2/images" % port
 
 def get(url):

@@ -24,6 +24,7 @@ import pytest
 import yaml
 
 from glance_checks import (
+    KEYSTONE_TOKEN,
     changed_or_failed,
     file_digests,
     glance_client,
@@ -154,15 +155,10 @@ def test_apply_after_keystone_is_back_seeds_the_image(host, keystone_down):
 
 # Runs on the host with the password on stdin: creates, uploads (1 MiB) and
 # deletes COUNT images named PREFIX-<n>; prints the seconds each took.
-IMAGE_ROUND_TRIPS = r"""
+IMAGE_ROUND_TRIPS = KEYSTONE_TOKEN + r"""
 import json, sys, time, urllib.request
 count, prefix = int(sys.argv[1]), sys.argv[2]
-auth = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
-    "name": "glance", "domain": {"name": "Default"}, "password": sys.stdin.read()}}},
-    "scope": {"project": {"name": "service", "domain": {"name": "Default"}}}}}
-req = urllib.request.Request("http://127.0.0.1:5000/v3/auth/tokens", json.dumps(auth).encode(),
-                             {"Content-Type": "application/json"})
-token = urllib.request.urlopen(req, timeout=30).headers["X-Subject-Token"]
+token = keystone_token("http://127.0.0.1:5000/v3", "glance", sys.stdin.read(), "service", 30)
 api = "http://127.0.0.1:9292/v2/images"
 
 def call(url, method="GET", data=None, ctype="application/json"):
