@@ -165,7 +165,9 @@ def _connect(args):
 
 def _error_text(resp):
     """The gist of an error answer: Glance sends small HTML or JSON pages."""
-    text = html.unescape(re.sub(r"<[^>]+>", " ", resp.text or ""))
+    # The page's <head> only repeats the status line its <h1> holds.
+    page = re.sub(r"(?is)<head>.*?</head>", " ", resp.text or "")
+    text = html.unescape(re.sub(r"<[^>]+>", " ", page))
     text = " ".join(text.split())
     return text[:300] or getattr(resp, "reason", "") or ""
 
@@ -217,7 +219,8 @@ class Glance:
                 path, method, headers=all_headers, raise_exc=False, **kwargs
             )
         if resp.status_code not in ok:
-            raise (failure if resp.status_code >= 500 else GlanceError)(
+            # 413: the store is full (or the image over a size cap or quota).
+            raise (failure if resp.status_code >= 500 or resp.status_code == 413 else GlanceError)(
                 f"Glance answered {method} {path} with HTTP {resp.status_code}: {_error_text(resp)}"
             )
         return resp

@@ -99,8 +99,10 @@ def current(name, user="glance", python="/usr/bin/python3", check=CHECK):
     when it is not, without changing anything: a secondary waits for the
     primary's schema."""
     ret = {"name": name, "changes": {}, "result": True, "comment": "The database schema is current"}
-    is_current, _, said = _check(name, user, python, check)
+    is_current, unreachable, said = _check(name, user, python, check)
     if not is_current:
-        ret.update(result=None if __opts__["test"] else False,
-                   comment=f"The database schema is not current (the primary creates it): {said}")
+        # An unreachable server says nothing about the schema: its message as it is.
+        if not unreachable:
+            said = f"The database schema is not current (the primary creates it): {said}"
+        ret.update(result=None if __opts__["test"] else False, comment=said)
     return ret

@@ -134,6 +134,8 @@ class Deployment:
             aliases.append(hostname)
         for alias in aliases:
             args += ["--network-alias", alias]
+        for spec in node.tmpfs:
+            args += ["--tmpfs", spec]
         if self.master is node:
             args += ["-v", f"{config_dir / 'master.d'}:/etc/salt/master.d:ro"]
         if HOST_CA_BUNDLE.is_file():

@@ -31,6 +31,9 @@ class Node:
     # SLS trees outside the formula: name -> repo-relative path (kitchen-salt
     # `dependencies` with a `path`).
     dependencies: dict = dataclasses.field(default_factory=dict)
+    # `driver.run_options.tmpfs`: tmpfs mounts, PATH[:OPTIONS] as for
+    # `docker run --tmpfs` (kitchen-docker passes them as --tmpfs=...).
+    tmpfs: list = dataclasses.field(default_factory=list)
 
     def states(self, saltenv="base"):
         """The SLS names the top file assigns to this node."""
@@ -84,6 +87,11 @@ def _node(suite, config):
         if not (REPO_ROOT / src).is_file():
             raise ValueError(f"suite {name}: pillar file {src} does not exist")
     aliases = run_options.get("network-alias") or []
+    tmpfs = run_options.get("tmpfs") or []
+    tmpfs = [tmpfs] if isinstance(tmpfs, str) else list(tmpfs)
+    for spec in tmpfs:
+        if not str(spec).startswith("/"):
+            raise ValueError(f"suite {name}: tmpfs {spec!r}: not an absolute path")
     for spec in driver.get("volume") or []:
         # Host paths are for Docker users' hosts (the cgroup mount); podman's
         # --systemd=always sets up what systemd needs. Named volumes are
@@ -107,6 +115,7 @@ def _node(suite, config):
         hostname=driver.get("hostname"),
         aliases=[aliases] if isinstance(aliases, str) else list(aliases),
         dependencies=dependencies,
+        tmpfs=tmpfs,
     ), run_options.get("network")
 
 

@@ -8,6 +8,8 @@ import re
 import shlex
 import time
 
+import pytest
+
 API_CONF = "/etc/glance/glance-api.conf"
 # What Glance logs when glance_image aborts an upload whose data failed its
 # checksums (the state holds the last chunk back, hangs up, then deletes the
@@ -288,6 +290,23 @@ def salt_call(host, *args):
     a state run)."""
     rc, states, _ = _salt_call(host, args, quote_output=True)
     return rc, states
+
+
+def require_salt_master(host):
+    """HOST, where it runs salt-master; else the test is skipped (Test
+    Kitchen runs the cluster masterless)."""
+    if host.run("systemctl is-active salt-master").stdout.strip() != "active":
+        pytest.skip("no salt-master on this controller (the cluster runs masterless)")
+    return host
+
+
+def salt_master_json(host, *args, timeout=1800, check=True):
+    """`salt ARGS` on the salt-master HOST, its JSON answer by minion id;
+    CHECK: the command must exit 0."""
+    cmd = host.run(f"timeout {timeout} " + shlex.join(["salt", "--out=json", "--static", *args]))
+    assert not check or cmd.rc == 0, \
+        f"salt {' '.join(args[:3])}: exit {cmd.rc}\n{cmd.stderr[-3000:]}\n{cmd.stdout[-3000:]}"
+    return json.loads(cmd.stdout)
 
 
 def seeding_state(states):

@@ -103,4 +103,4 @@ def test_unreachable_database_fails_naming_it_without_db_sync(tmp_path, test):
 
 def test_secondary_waits_for_an_unreachable_database(tmp_path):
     ret = Host(tmp_path, check_rc=69).module().current(CONFIG)
-    assert ret["result"] is False and UNREACHABLE_SAID in ret["comment"]
+    assert (ret["result"], ret["comment"]) == (False, UNREACHABLE_SAID)

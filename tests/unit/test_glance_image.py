@@ -95,6 +95,7 @@ class FakeGlance:
         self.forbid_public = False
         self.fail_upload_after = None
         self.store_down = False
+        self.store_full = False
         self.keep_data = True
         self.received = {}
         self.bodies = []
@@ -311,6 +312,14 @@ class FakeGlance:
             # (Ceph's operation timeout): the image goes back to queued.
             image["status"] = "queued"
             return FakeResponse(500, content=b"<h1>500 Internal Server Error</h1>The server has either erred")
+        if self.store_full:
+            # The file store's answer to ENOSPC (webob's page, title and all).
+            image["status"] = "queued"
+            full = FakeResponse(413)
+            full.text = ("<html><head><title>413 Request Entity Too Large</title></head><body>"
+                         "<h1>413 Request Entity Too Large</h1>Image storage media is full: There is not "
+                         "enough disk space on the image storage media.<br /><br /></body></html>")
+            return full
         store = headers.get("X-Image-Meta-Store")
         image.update(status="active", size=count, checksum=md5, os_hash_algo="sha512",
                      os_hash_value=sha512)
@@ -990,6 +999,18 @@ def test_store_failing_under_the_upload_is_named_and_leaves_no_image(env, server
                                      "Glance answered PUT /images/"), ret["comment"]
     assert "HTTP 500: 500 Internal Server Error" in ret["comment"]
     assert list(glance.images) == [old["id"]] and glance.images[old["id"]]["status"] == "active"
+
+
+def test_full_store_is_named_with_glances_reason_once(env, server, glance):
+    glance.store_full = True
+    url = server.add("/new.img", NEW_DATA)
+    ret = env.present(source=url, checksums=digests(NEW_DATA))
+    assert ret["result"] is False
+    assert ret["comment"].startswith("Glance could not store the data of image cirros in its store: "
+                                     "Glance answered PUT /images/"), ret["comment"]
+    assert ret["comment"].endswith(" with HTTP 413: 413 Request Entity Too Large Image storage media is full: "
+                                   "There is not enough disk space on the image storage media."), ret["comment"]
+    assert glance.images == {}
 
 
 def test_store_failing_under_an_upload_to_a_named_store(env, server, glance):

@@ -3,6 +3,8 @@ instead of dropping them unsaid."""
 import importlib.util
 import sys
 
+import pytest
+
 from saltrender import REPO
 
 sys.path.insert(0, str(REPO))
@@ -38,3 +40,21 @@ def test_a_suite_name_selects_that_suite_and_a_prefix_its_family():
     assert [g.name for g in kitchen.select(["single-ceph"], config)] == ["single-ceph"]
     [group] = kitchen.select(["cluster"], config)
     assert [n.name for n in group.nodes] == ["cluster-controller", "cluster-primary"]
+
+
+def test_tmpfs_run_options_become_the_nodes_tmpfs_mounts():
+    top = {"provisioner": {"state_top": {"base": {"*": ["glance"]}}}}
+    one = {"driver": {"run_options": {"tmpfs": "/var/lib/glance/images:size=256m"}}}
+    two = {"driver": {"run_options": {"tmpfs": ["/a", "/b:size=1m"]}}}
+    config = {"driver": {"run_options": {"cgroupns": "host"}},
+              "suites": [dict(top, name="one", **one), dict(top, name="two", **two), dict(top, name="none")]}
+    assert [n.tmpfs for g in kitchen.groups(config) for n in g.nodes] == [
+        ["/var/lib/glance/images:size=256m"], ["/a", "/b:size=1m"], []]
+    relative = {"driver": {"run_options": {"tmpfs": "var/lib/glance"}}}
+    with pytest.raises(ValueError, match="suite bad: tmpfs 'var/lib/glance': not an absolute path"):
+        kitchen.groups({"suites": [dict(top, name="bad", **relative)]})
+
+
+def test_the_standalone_suite_puts_its_file_store_on_a_small_tmpfs():
+    [standalone] = [n for g in kitchen.groups() for n in g.nodes if n.name == "standalone"]
+    assert standalone.tmpfs == ["/var/lib/glance/images:size=256m"]

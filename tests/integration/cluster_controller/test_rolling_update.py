@@ -16,7 +16,7 @@ import time
 import pytest
 import yaml
 
-from glance_checks import KEYSTONE_TOKEN
+from glance_checks import KEYSTONE_TOKEN, require_salt_master, salt_master_json
 
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
 CLUSTER = yaml.safe_load((PILLAR_DIR / "cluster.sls").read_text())["glance"]
@@ -76,21 +76,13 @@ os.rename(os.path.join(state, "result.json.part"), os.path.join(state, "result.j
 
 @pytest.fixture(scope="module")
 def master(host):
-    if not host.run("systemctl is-active salt-master").stdout.strip() == "active":
-        pytest.skip("no salt-master on this controller (the cluster runs masterless)")
-    return host
-
-
-def salt_json(host, *args, timeout=1800):
-    cmd = host.run(f"timeout {timeout} " + shlex.join(["salt", "--out=json", "--static", *args]))
-    assert cmd.rc == 0, f"salt {' '.join(args[:3])}: exit {cmd.rc}\n{cmd.stderr[-3000:]}\n{cmd.stdout[-3000:]}"
-    return json.loads(cmd.stdout)
+    return require_salt_master(host)
 
 
 def api_service(host):
     """{node: {MainPID, Active*TimestampMonotonic}} of glance-api."""
     props = "MainPID,ActiveEnterTimestampMonotonic,ActiveExitTimestampMonotonic"
-    answers = salt_json(host, "-L", ",".join(NODES), "cmd.run",
+    answers = salt_master_json(host, "-L", ",".join(NODES), "cmd.run",
                         f"systemctl show glance-api --property={props}")
     result = {}
     for node in NODES:
@@ -100,7 +92,7 @@ def api_service(host):
 
 
 def workers(host):
-    answers = salt_json(host, "-L", ",".join(NODES), "cmd.run",
+    answers = salt_master_json(host, "-L", ",".join(NODES), "cmd.run",
                         "sed -n 's/^workers *= *//p' /etc/glance/glance-api.conf")
     return {node: answers[node].strip() for node in NODES}
 
@@ -202,7 +194,7 @@ def test_rolling_restart_loses_no_request_then_all_at_once_for_contrast(master, 
     before = api_service(host)
 
     def all_at_once():
-        answers = salt_json(host, "-L", ",".join(NODES), "state.apply", "glance")
+        answers = salt_master_json(host, "-L", ",".join(NODES), "state.apply", "glance")
         problems = [f"{node}: {v.get('__id__')}: {v.get('comment')}" for node in NODES
                     for v in (answers[node].values() if isinstance(answers[node], dict) else [{}])
                     if v.get("result") is not True]

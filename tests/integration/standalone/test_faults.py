@@ -7,7 +7,9 @@ leaves no image queued, saving or killed. glance-api killed (SIGKILL) under
 a seeding upload fails that run; the next run deletes the image Glance left
 saving and seeds the image once. glance-api stopped by hand is started
 again by the next apply, its one change. The image seeded before every
-fault still downloads byte-identical."""
+fault still downloads byte-identical. The file store is a small tmpfs
+(.kitchen.yml): filled up, it fails the seeding of an image larger than the
+room left, and the next run after room is made seeds it."""
 import json
 import shlex
 import time
@@ -27,6 +29,8 @@ from glance_checks import (
 )
 
 NOAUTH = {"OS_ENDPOINT": "http://127.0.0.1:9292"}
+STORE_DIR = "/var/lib/glance/images"
+MiB = 1 << 20
 PORT = 8097
 ROOT = "/var/tmp/fault-source"
 UNIT = "glance-fault-source"
@@ -226,4 +230,40 @@ def test_glance_api_stopped_by_hand_is_started_as_the_only_change(host, seeded_b
     assert [key.split("_|-")[1] for key in changed] == ["glance-server-service-glance-api-running"], changed
     assert host.service("glance-api").is_running
     wait_listening(host, "127.0.0.1:9292")
+    assert_intact(host, seeded_before)
+
+
+def test_full_file_store_fails_clearly_and_the_next_run_seeds(host, source, seeded_before):
+    mount = host.run(f"findmnt -n -o FSTYPE --target {STORE_DIR}")
+    assert mount.stdout.strip() == "tmpfs", "the suite mounts the file store on a tmpfs (.kitchen.yml)"
+    free = int(host.check_output(f"df -B1 --output=avail {STORE_DIR} | tail -n 1"))
+    # Leaves 8 MiB: less than the 48 MiB image.
+    filler = f"{STORE_DIR}/filler-{uuid.uuid4().hex[:8]}"
+    fill = host.run(f"fallocate -l {free - 8 * MiB} {filler}")
+    assert fill.rc == 0, fill.stderr
+    name = f"store-full-{uuid.uuid4().hex[:8]}"
+    source.append(name)
+    big = image(name, "big.raw")
+    try:
+        started = time.monotonic()
+        rc, states = apply_images(host, [big])
+        seconds = time.monotonic() - started
+        seeding = seeding_state(states)
+        assert rc != 0 and seeding["result"] is False
+        print(f"store full: failed in {seconds:.1f} s: {seeding['comment']}")
+        assert seeding["comment"].startswith(
+            f"Glance could not store the data of image {name} in store file: "), seeding["comment"]
+        assert "HTTP 413" in seeding["comment"] and "full" in seeding["comment"], seeding["comment"]
+        assert find(host, name) == [], "the failed seeding left an image"
+        assert seconds < 60, f"the failed apply took {seconds:.0f} s"
+        assert_intact(host, seeded_before)
+    finally:
+        host.run(f"rm -f {filler}")
+    rc, states = apply_images(host, [big])
+    assert rc == 0, changed_or_failed(states)
+    [seeded] = find(host, name)
+    assert seeded["status"] == "active"
+    assert glance_client(host, NOAUTH, "digests", seeded["id"]) == file_digests(host, f"{ROOT}/big.raw")
+    rc, states = apply_images(host, [big])
+    assert (rc, changed_or_failed(states)) == (0, {})
     assert_intact(host, seeded_before)
