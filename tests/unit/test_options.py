@@ -84,7 +84,10 @@ def test_single_on_zed(render):
 
 
 def test_single_policy_rules(render):
-    rendered = render("debian-12", load_pillar("single"))
+    pillar = load_pillar("single")
+    # The suite's own rule (a list of alternatives) and a plain string rule.
+    pillar["glance"]["server"]["policy"] = {"publicize_image": ["role:admin"], "delete_image": "role:admin"}
+    rendered = render("debian-12", pillar)
     text = rendered.text("/etc/glance/policy.yaml")
     assert '"publicize_image": "role:admin"' in text
     assert '"delete_image": "role:admin"' in text

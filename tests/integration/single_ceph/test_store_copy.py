@@ -3,8 +3,11 @@ by `stores` (the same rbd pool, client and key as store `ceph`, the default,
 and a file store `local`). An image uploaded to `local` is copied to `ceph`
 with the image import API's copy-image: it ends with the data in both (the
 rbd image and the file) and both in its `stores`. The suite's own pillar
-then converges the host back. After test_single_ceph.py (file order): it
-restarts glance-api twice."""
+then converges the host back. Before that, Tempest's image API tests run
+against the two stores (copy-image between them included; see
+tempest_checks.py). After test_single_ceph.py (file order): it restarts
+glance-api twice, and Tempest's negative tests leave errors in the Glance
+logs, which test_single_ceph.py checks before."""
 import json
 import pathlib
 import time
@@ -23,9 +26,11 @@ from glance_checks import (
     salt_call,
     wait_listening,
 )
+from tempest_checks import run_image_api
 
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
-SERVER = yaml.safe_load((PILLAR_DIR / "single_ceph.sls").read_text())["glance"]["server"]
+PILLAR = yaml.safe_load((PILLAR_DIR / "single_ceph.sls").read_text())
+SERVER = PILLAR["glance"]["server"]
 STORAGE = SERVER["storage"]
 GLANCE = glance_user_env(SERVER)
 # The test Ceph's administrator (tests/salt/test_services/ceph.sls).
@@ -108,6 +113,18 @@ def test_file_image_copied_to_rbd(host, multistore, upload):
     finally:
         host.run(f"rm -f {export}")
     assert glance_client(host, GLANCE, "digests", image["id"]) == upload["digests"]
+
+
+def test_tempest_image_api_on_two_stores(host, multistore, capsys):
+    def report(line):
+        with capsys.disabled():
+            print(f"\n{line}", flush=True)
+
+    # The suite's pillar with OVERRIDE merged, as the host was applied.
+    server = {**SERVER, **OVERRIDE["glance"]["server"]}
+    del server["storage"]
+    counts = run_image_api(host, server, PILLAR["glance"]["bootstrap"], "single-ceph multistore", report)
+    assert counts["failed"] == 0
 
 
 def test_suite_pillar_converges_back(host, multistore, reapplied):
