@@ -1,15 +1,14 @@
 """Checks around a converge: secrets in state output, the suite's testinfra."""
-import re
 import subprocess
 import sys
 import time
 
 import yaml
 
+from tests.integration.glance_checks import pillar_secrets as secrets_in
+
 from . import REPO_ROOT
 from .podman import env as podman_env
-
-SECRET_KEY = re.compile(r"(password|passwd|secret|token|_key)$", re.I)
 
 
 def pillar_secrets(node):
@@ -17,21 +16,7 @@ def pillar_secrets(node):
     data = [node.pillars.get(k) for k in node.pillars if k != "top.sls"]
     for src in node.pillar_files.values():
         data.append(yaml.safe_load((REPO_ROOT / src).read_text()))
-    found = set()
-
-    def walk(obj):
-        if isinstance(obj, dict):
-            for key, value in obj.items():
-                if isinstance(value, (str, int)) and SECRET_KEY.search(str(key)) \
-                        and len(str(value)) >= 4:
-                    found.add(str(value))
-                walk(value)
-        elif isinstance(obj, list):
-            for item in obj:
-                walk(item)
-
-    walk(data)
-    return found
+    return secrets_in(*data)
 
 
 def run_verifier(container, verifier_dir, env_vars=None):

@@ -147,6 +147,30 @@ def count_log_matches(host, pattern):
     return int(cmd.stdout.strip() or 0)
 
 
+# Keys whose values are secrets: passwords, secret_key, client_glance_key...
+SECRET_KEY = re.compile(r"(password|passwd|secret|token|_key)$", re.I)
+
+
+def pillar_secrets(*pillars):
+    """Values (4 characters or more) of secret-looking keys in PILLARS
+    (parsed pillar data), at any depth."""
+    found = set()
+
+    def walk(obj):
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if isinstance(value, (str, int)) and SECRET_KEY.search(str(key)) and len(str(value)) >= 4:
+                    found.add(str(value))
+                walk(value)
+        elif isinstance(obj, list):
+            for item in obj:
+                walk(item)
+
+    for pillar in pillars:
+        walk(pillar)
+    return found
+
+
 def assert_secrets_not_on_command_lines(host, secrets):
     processes = host.run("ps -eo args")
     assert processes.rc == 0

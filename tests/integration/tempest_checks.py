@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from glance_checks import API_CONF, read_ini
+from glance_checks import API_CONF, pillar_secrets, read_ini
 
 TEMPEST_VENV = "/opt/tempest"
 WORKSPACE = "/var/lib/tempest-image"
@@ -122,7 +122,6 @@ TEMPEST_CONSTRAINTS = {
 }
 
 PASSWORD_PLACEHOLDER = "@TEMPEST_ADMIN_PASSWORD@"
-SECRET_KEY = re.compile(r"(password|passwd|secret|token|_key)$", re.I)
 
 
 def glance_major(host):
@@ -137,25 +136,6 @@ def platform_name(host):
     info = host.system_info
     release = info.release if info.distribution == "ubuntu" else info.release.split(".")[0]
     return f"{info.distribution}-{release}"
-
-
-def pillar_secrets(*pillars):
-    """Values of password-like keys in PILLARS (mappings), to mask in output."""
-    found = set()
-
-    def walk(obj):
-        if isinstance(obj, dict):
-            for key, value in obj.items():
-                if isinstance(value, (str, int)) and SECRET_KEY.search(str(key)) and len(str(value)) >= 4:
-                    found.add(str(value))
-                walk(value)
-        elif isinstance(obj, list):
-            for item in obj:
-                walk(item)
-
-    for pillar in pillars:
-        walk(pillar)
-    return found
 
 
 def mask(text, secrets):

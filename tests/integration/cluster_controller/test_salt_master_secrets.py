@@ -6,17 +6,15 @@ where the controller runs no salt-master (Test Kitchen runs the cluster
 masterless)."""
 import json
 import pathlib
-import re
 import shlex
 import urllib.parse
 
 import yaml
 
-from glance_checks import require_salt_master
+from glance_checks import pillar_secrets, require_salt_master
 
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
 PILLARS = ["cluster.sls", "cluster_secondary.sls", "cluster_orchestrate.sls", "services.sls", "services_ceph.sls"]
-SECRET_KEY = re.compile(r"(password|passwd|secret|token|_key)$", re.I)
 PLACES = ["/var/cache/salt/master/jobs", "/var/log/salt/master"]
 
 # Runs on the controller, the secrets on stdin (one JSON list): which files
@@ -40,20 +38,7 @@ print(json.dumps({"scanned": scanned, "found": found}))
 
 
 def secrets():
-    found = set()
-
-    def walk(obj):
-        if isinstance(obj, dict):
-            for key, value in obj.items():
-                if isinstance(value, (str, int)) and SECRET_KEY.search(str(key)) and len(str(value)) >= 4:
-                    found.add(str(value))
-                walk(value)
-        elif isinstance(obj, list):
-            for item in obj:
-                walk(item)
-
-    for name in PILLARS:
-        walk(yaml.safe_load((PILLAR_DIR / name).read_text()))
+    found = pillar_secrets(*(yaml.safe_load((PILLAR_DIR / name).read_text()) for name in PILLARS))
     # As the formula writes them into URLs too.
     return sorted(found | {urllib.parse.quote(s, safe="") for s in found})
 
