@@ -138,6 +138,17 @@ def assert_intact(host, seeded_before):
     assert glance_client(host, NOAUTH, "digests", image_id) == digests
 
 
+def assert_seeded_big_once(host, big, seeded_before):
+    """BIG (an image of big.raw) is active with big.raw's bytes, applying it
+    again changes nothing, and the image seeded before is intact."""
+    [seeded] = find(host, big["name"])
+    assert seeded["status"] == "active"
+    assert glance_client(host, NOAUTH, "digests", seeded["id"]) == file_digests(host, f"{ROOT}/big.raw")
+    rc, states = apply_images(host, [big])
+    assert (rc, changed_or_failed(states)) == (0, {})
+    assert_intact(host, seeded_before)
+
+
 @pytest.mark.parametrize("path, extra, message", [
     ("missing", {}, "HTTP 404 Not Found"),
     ("hang", {"timeout": 5}, "no answer within 5 s"),
@@ -214,12 +225,7 @@ def test_next_run_redoes_the_image_glance_left_saving(host, killed_under_upload,
     # once its glance-api died) is deleted by this run, not refused.
     unfinished = [i["id"] for i in left]
     assert sorted(seeding["changes"].get("removed_unfinished", [])) == sorted(unfinished), (left, seeding)
-    [seeded] = find(host, name)
-    assert seeded["status"] == "active"
-    assert glance_client(host, NOAUTH, "digests", seeded["id"]) == file_digests(host, f"{ROOT}/big.raw")
-    rc, states = apply_images(host, [big])
-    assert (rc, changed_or_failed(states)) == (0, {})
-    assert_intact(host, seeded_before)
+    assert_seeded_big_once(host, big, seeded_before)
 
 
 def test_glance_api_stopped_by_hand_is_started_as_the_only_change(host, seeded_before):
@@ -266,9 +272,4 @@ def test_full_file_store_fails_clearly_and_the_next_run_seeds(host, source, seed
         host.run(f"rm -f {filler}")
     rc, states = apply_images(host, [big])
     assert rc == 0, changed_or_failed(states)
-    [seeded] = find(host, name)
-    assert seeded["status"] == "active"
-    assert glance_client(host, NOAUTH, "digests", seeded["id"]) == file_digests(host, f"{ROOT}/big.raw")
-    rc, states = apply_images(host, [big])
-    assert (rc, changed_or_failed(states)) == (0, {})
-    assert_intact(host, seeded_before)
+    assert_seeded_big_once(host, big, seeded_before)
