@@ -34,7 +34,19 @@ test-render-3006: $(VENV_3006)/.installed
 	$(VENV_3006)/bin/python -c 'import salt.version; print("Salt", salt.version.__version__)'
 	$(VENV_3006)/bin/pytest -q -n 2 --disable-warnings tests/unit
 
-test: lint test-render test-render-3006 converge
+# One run id for the whole of `make test`: each phase's time goes to the
+# table the converges print at the end (tests/harness/report.py).
+ifndef CONVERGE_RUN_ID
+CONVERGE_RUN_ID := $(shell date +%Y%m%d-%H%M%S)-make-$(shell echo $$PPID)
+endif
+export CONVERGE_RUN_ID
+TIMED = $(BIN)/python -m tests.harness.report time
+
+test: venv
+	$(TIMED) lint -- $(MAKE) --no-print-directory lint
+	$(TIMED) "unit tests, Salt 3008" -- $(MAKE) --no-print-directory test-render
+	$(TIMED) "unit tests, Salt 3006" -- $(MAKE) --no-print-directory test-render-3006
+	$(MAKE) --no-print-directory converge
 
 # Applies the formula to this host, as root, with a Salt of its own
 # (salt-requirements.txt, in .cache/deploy/venv; nothing of the development
@@ -77,12 +89,15 @@ clean:
 # and the newcomer check (`make deploy` in a fresh clone on a bare Debian,
 # tests/integration/test_newcomer.py; SUITE=newcomer runs it alone).
 # `make converge SUITE=standalone PLATFORM=debian-12` runs one suite on one
-# platform; without them, every suite on every Debian platform, one pytest
-# worker per platform. KEEP_CONTAINERS=1 keeps the containers for debugging.
+# platform; without them, every suite on every Debian platform. Each suite
+# group on each platform (and the newcomer check on each) is a unit of work;
+# CONVERGE_JOBS units run side by side, longest first
+# (tests/harness/schedule.py). KEEP_CONTAINERS=1 keeps the containers for
+# debugging.
 SUITE ?=
 PLATFORM ?=
-CONVERGE_JOBS ?= $(if $(filter 1,$(words $(subst $(comma), ,$(PLATFORM)))),0,2)
-comma := ,
+CONVERGE_JOBS ?= 3
+export CONVERGE_JOBS
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # iptables: netavark's firewall driver for the suites' bridge networks.
 CONVERGE_PKGS := podman runc debootstrap uidmap netavark aardvark-dns iptables
@@ -100,7 +115,7 @@ deps-converge:
 
 converge: venv deps-converge
 	SUITE="$(SUITE)" PLATFORM="$(PLATFORM)" CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" \
-	  $(BIN)/python -m pytest -v -rA --tb=short $(if $(filter-out 0,$(CONVERGE_JOBS)),-n $(CONVERGE_JOBS) --dist loadscope) \
+	  $(BIN)/python -m pytest -v -rA --tb=short \
 	  tests/integration/test_converge.py tests/integration/test_newcomer.py
 
 # Test Kitchen (kitchen-docker, kitchen-salt): one platform at a time, since

@@ -13,7 +13,7 @@ import time
 
 import yaml
 
-from . import CACHE_DIR, REPO_ROOT
+from . import CACHE_DIR, REPO_ROOT, caches
 from . import master as salt_master
 from .images import HOST_CA_BUNDLE
 from .podman import PodmanError, exec_, exists, podman
@@ -93,6 +93,8 @@ class Deployment:
 
     def remove(self):
         for name in self.containers.values():
+            # What it downloaded, for the next containers (caches.py).
+            caches.harvest(name, self.platform)
             podman("rm", "-f", "-t", "5", name, check=False)
         podman("network", "rm", "-f", self.network, check=False)
 
@@ -136,6 +138,7 @@ class Deployment:
             args += ["--network-alias", alias]
         for spec in node.tmpfs:
             args += ["--tmpfs", spec]
+        args += caches.run_args(self.platform)
         if self.master is node:
             args += ["-v", f"{config_dir / 'master.d'}:/etc/salt/master.d:ro"]
         if HOST_CA_BUNDLE.is_file():

@@ -17,9 +17,10 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 
-from . import CACHE_DIR, REPO_ROOT
+from . import CACHE_DIR, REPO_ROOT, caches
 from .podman import env, exists, podman
 
 IMAGES_DIR = REPO_ROOT / "tests" / "images"
@@ -46,8 +47,9 @@ PLATFORMS = {
     "debian-13": "trixie",
 }
 
-# Downloaded (not installed) into the image's apt cache: the suites install
-# these, and a local .deb is faster than the archive every time.
+# Downloaded (not installed) by the base image's build into the shared
+# package cache (caches.py), so that the suites that install them find them
+# there, each downloaded once per machine.
 PREFETCH = [
     "glance-api",
     "glance-common",
@@ -101,17 +103,19 @@ def salt_pin(requirements):
 
 # The salt-master groups' image: the suites' base image with /opt/saltenv
 # made again with the platform's MASTER_SALT_REQUIREMENTS pin, as on a host
-# that installed that Salt from PyPI; salt-master, salt-minion and their
-# tools on the PATH.
+# that installed that Salt from PyPI (kept as it is where the base image
+# already has that pin); salt-master, salt-minion and their tools on the
+# PATH.
 MASTER_CONTAINERFILE = """\
 ARG BASE
 FROM ${BASE}
 ARG PIP_CERT=""
 COPY salt-pin.txt /opt/salt-requirements.txt
 RUN if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \\
- && rm -rf /opt/saltenv && python3 -m venv /opt/saltenv \\
- && /opt/saltenv/bin/pip install --no-cache-dir --upgrade pip \\
- && /opt/saltenv/bin/pip install --no-cache-dir -r /opt/salt-requirements.txt \\
+ && if ! /opt/saltenv/bin/pip freeze | grep -qxF -f /opt/salt-requirements.txt; then \\
+      rm -rf /opt/saltenv && python3 -m venv /opt/saltenv \\
+      && /opt/saltenv/bin/pip install --upgrade pip \\
+      && /opt/saltenv/bin/pip install -r /opt/salt-requirements.txt; fi \\
  && for tool in salt salt-call salt-key salt-master salt-minion salt-run; do \\
       ln -sf /opt/saltenv/bin/$tool /usr/local/bin/$tool; done \\
  && salt-call --version && salt-master --version
@@ -137,8 +141,17 @@ def newcomer_tag(platform):
 REPOSITORIES = ("localhost/glance-formula-rootfs", "localhost/glance-formula-base",
                 "localhost/glance-formula-newcomer", "localhost/glance-formula-master")
 
-# (kind, platform) -> seconds, for images this process built.
-BUILT = {}
+# Images built by the current thread: [(kind, platform, seconds)] (each
+# converge unit runs in a thread of its own, tests/harness/schedule.py).
+_BUILT = threading.local()
+
+
+def take_built():
+    """[(kind, platform, seconds)] of the images this thread built since it
+    last asked, so that the unit that waited for a build reports it."""
+    built = list(getattr(_BUILT, "items", []))
+    _BUILT.items = []
+    return built
 
 
 class _Lock:
@@ -218,7 +231,8 @@ def _pip_cert_args():
 
 def _build_base(platform, tag):
     _build(platform, tag, "base", SUITE_CONTAINERFILE, context_files=[SALT_REQUIREMENTS],
-           build_args=["--build-arg", f"PREFETCH={' '.join(PREFETCH)}", *_pip_cert_args()])
+           build_args=["--build-arg", f"PREFETCH={' '.join(PREFETCH)}", *_pip_cert_args(),
+                       *caches.build_args(platform)])
 
 
 def _build_master(platform, tag):
@@ -228,7 +242,8 @@ def _build_master(platform, tag):
         (pathlib.Path(context) / "Containerfile").write_text(MASTER_CONTAINERFILE)
         (pathlib.Path(context) / "salt-pin.txt").write_text(master_salt_pin(platform) + "\n")
         args = ["build", "--network", "host", "--layers", "--build-arg", f"BASE={base}",
-                *_pip_cert_args(), "-t", tag, "-f", f"{context}/Containerfile", context]
+                *_pip_cert_args(), *caches.build_args(platform, apt=False),
+                "-t", tag, "-f", f"{context}/Containerfile", context]
         with open(log, "w") as fh:
             proc = subprocess.run(["podman", *args], env=env(), stdout=fh, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
@@ -255,7 +270,7 @@ def _ensure(kind, platform, tag, build, locked=False):
         elapsed = time.monotonic() - start
         _log(f"{platform}: built {tag} in {elapsed:.0f}s")
         _record_build(kind, platform, tag, elapsed)
-        BUILT[(kind, platform)] = elapsed
+        _BUILT.items = [*getattr(_BUILT, "items", []), (kind, platform, elapsed)]
         prune_old(platform)
     return tag
 

@@ -311,19 +311,20 @@ def orchestrate(deployment, master, nodes, label, sls=DEPLOY, test=False, pillar
 def protocol(converge):
     """The two-apply protocol of a group driven through its master: the
     master node's own states locally, the minions by the orchestration.
-    CONVERGE is tests/integration/conftest.py's Converge."""
+    CONVERGE is tests/harness/converge.py's Converge."""
     dep = converge.deployment
     master = dep.master
     nodes = minions(dep.group, master)
     dep.check_pillar(master)
     started = time.monotonic()
     start(dep, master, nodes)
-    print(f"[{dep.platform}] salt-master on {master.name}, minions {[minion_id(n) for n in nodes]} "
-          f"accepted in {time.monotonic() - started:.0f}s", flush=True)
+    converge.log(f"[{dep.platform}] salt-master on {master.name}, minions {[minion_id(n) for n in nodes]} "
+                 f"accepted in {time.monotonic() - started:.0f}s")
     for node in nodes:
         dep.check_pillar(node)
     labels = (("first apply", False), ("second apply", False), ("test=True apply", True))
     for label, test in labels:
+        phase_started = time.monotonic()
         first = converge.apply(master, label, test=test)
         if label == "first apply" and (first.errors or first.failed()):
             # The orchestration needs the master node's services.
@@ -337,3 +338,4 @@ def protocol(converge):
             return
         for run in orchestrate(dep, master, nodes, label, test=test).values():
             converge.record(run)
+        converge.phase(label, time.monotonic() - phase_started)

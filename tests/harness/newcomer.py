@@ -14,10 +14,13 @@ import shutil
 import subprocess
 import time
 
-from . import CACHE_DIR, REPO_ROOT
-from .containers import CA_MOUNT, SNAPSHOT_IGNORE, wait_for_systemd
+import pytest
+
+from . import CACHE_DIR, REPO_ROOT, caches, images, report
+from .containers import CA_MOUNT, SNAPSHOT_IGNORE, keep_containers, wait_for_systemd
 from .images import HOST_CA_BUNDLE
 from .podman import PodmanError, env, exec_, exists, podman
+from .verify import run_verifier
 
 SOURCE_MOUNT = "/srv/glance-formula.git"
 CLONE = "/root/glance-formula"
@@ -94,7 +97,7 @@ class NewcomerHost:
         podman("network", "create", self.network)
         args = ["run", "-d", "--name", self.name, "--hostname", "newcomer",
                 "--systemd=always", "--runtime", "runc", "--network", self.network,
-                "-v", f"{source}:{SOURCE_MOUNT}:ro"]
+                "-v", f"{source}:{SOURCE_MOUNT}:ro", *caches.run_args(self.platform)]
         if HOST_CA_BUNDLE.is_file():
             # In the container's environment too, so that the testinfra
             # tests' salt-call runs (their states may pip-install) have it.
@@ -105,6 +108,8 @@ class NewcomerHost:
         exec_(self.name, "git", "clone", "--quiet", f"file://{SOURCE_MOUNT}", CLONE)
 
     def remove(self):
+        if exists("container", self.name):
+            caches.harvest(self.name, self.platform)
         podman("rm", "-f", "-t", "5", self.name, check=False)
         podman("network", "rm", "-f", self.network, check=False)
         shutil.rmtree(self.workdir, ignore_errors=True)
@@ -154,3 +159,79 @@ class NewcomerHost:
 
     def run_shell(self, command):
         return exec_(self.name, "sh", "-c", command, check=False, timeout=60)
+
+
+# The standalone suite's testinfra tests, run against the newcomer's host.
+STANDALONE_TESTS = "tests/integration/standalone"
+FIRST, SECOND = "first deploy", "second deploy"
+
+
+class NewcomerRun:
+    """The check's steps on one platform, in order; a step runs only when
+    the one it needs succeeded."""
+
+    def __init__(self, host, log=print):
+        self.host = host
+        self.log = log
+        self.deploys = {}  # label -> DeployRun
+        self.testinfra = None  # (CompletedProcess, seconds)
+        # The command the first deploy suggests, run as printed: (command,
+        # CompletedProcess), or None when it suggested none.
+        self.suggested = None
+
+    def record(self, step, seconds, **fields):
+        report.record(os.environ["CONVERGE_RUN_ID"], group="newcomer", platform=self.host.platform,
+                      node="-", step=step, seconds=round(seconds, 1), **fields)
+
+    def deploy(self, label):
+        run = self.host.deploy(label)
+        self.deploys[label] = run
+        self.record(label, run.seconds, retcode=run.returncode, lines=len(run.lines))
+        self.log(f"[newcomer {self.host.platform}] {label}: exit {run.returncode} in {run.seconds:.0f}s, "
+                 f"{len(run.lines)} lines printed; {run.summary_line() or 'no summary line'}\n"
+                 f"----- output of {label} -----\n{run.output}----- end of {label} -----")
+        return run
+
+    def protocol(self):
+        if not self.deploy(FIRST).succeeded():
+            return
+        self.host.install_test_tools()
+        proc, seconds, _ = run_verifier(self.host.name, STANDALONE_TESTS, env_vars={"GLANCE_DEPLOY_CLONE": CLONE})
+        self.testinfra = (proc, seconds)
+        self.record("testinfra", seconds, retcode=proc.returncode)
+        self.log(f"[newcomer {self.host.platform}] testinfra {STANDALONE_TESTS} exit {proc.returncode} "
+                 f"in {seconds:.0f}s\n{proc.stdout}")
+        commands = self.deploys[FIRST].suggested_commands()
+        if commands:
+            self.suggested = (commands[0], self.host.run_shell(commands[0]))
+        self.deploy(SECOND)
+
+    def ran(self, label):
+        if label not in self.deploys:
+            pytest.fail(f"{label} did not run: the first deploy failed (see test_first_deploy_succeeds)",
+                        pytrace=False)
+        return self.deploys[label]
+
+
+def newcomer_unit(platform):
+    """The unit's work: image, host, the deploys and checks, removal."""
+
+    def work(unit):
+        image = images.ensure_newcomer_image(platform)
+        host = NewcomerHost(platform, image)
+        result = NewcomerRun(host, log=unit.log)
+        for kind, _, seconds in images.take_built():
+            result.record(f"{kind} image build" if kind != "newcomer" else "image build", seconds)
+        try:
+            start = time.monotonic()
+            host.start()
+            result.record("container up", time.monotonic() - start)
+            result.protocol()
+        finally:
+            if keep_containers():
+                unit.log(f"KEEP_CONTAINERS set: leaving {host.name} on network {host.network}")
+            else:
+                host.remove()
+        return result
+
+    return work

@@ -1,15 +1,41 @@
-"""Wall times of the converges, collected across test processes.
+"""Where the time of a test run went, collected across test processes.
 
-Every apply appends one line to .cache/converge/times.jsonl; the summary at
-the end of the run (and `python -m tests.harness.report`) reads it back.
+Every step appends one line to .cache/converge/times.jsonl (the run's id,
+the suite group, platform, node, step and seconds); the table at the end of
+`make test` (and `python -m tests.harness.report [RUN_ID]`) reads it back:
+one row per suite group and platform, one column per kind of work.
+
+Steps and the column they count in:
+  image        base/master/newcomer image builds, on the row of the group
+               that waited for them
+  up           containers created and booted
+  services     the test services' states (test_services.*) of first applies
+  1st apply    the first apply phase's wall time, less its services
+  2nd apply    the second apply phase
+  checks       the test=True phase and the testinfra runs, less Tempest
+  Tempest      Tempest's tests inside the testinfra runs
+and, on a row of their own, `make test`'s phases before the converges
+(lint, the unit and render tests).
 """
+import collections
 import fcntl
 import json
+import os
+import subprocess
+import sys
 import time
 
 from . import CACHE_DIR
 
 TIMES = CACHE_DIR / "times.jsonl"
+
+# Phase wall times are recorded for the group as a whole (node "*"): nodes
+# of a group can apply at the same time, so their own times overlap.
+GROUP = "*"
+COLUMNS = ("image", "up", "services", "1st apply", "2nd apply", "checks", "Tempest")
+IMAGE_STEPS = ("base image build", "master image build", "image build")
+# Phases of `make test` before the converges (recorded by tools/timed.py).
+MAKE_PHASES = "make test"
 
 
 def record(run_id, **fields):
@@ -20,24 +46,100 @@ def record(run_id, **fields):
         fh.write(line + "\n")
 
 
-def summary(run_id=None):
-    """Text table of the records of RUN_ID (default: every record)."""
+def rows(run_id=None):
     if not TIMES.exists():
+        return []
+    result = [json.loads(line) for line in TIMES.read_text().splitlines() if line.strip()]
+    return [r for r in result if run_id is None or r.get("run") == run_id]
+
+
+def _phase(recs, steps):
+    """Seconds of the phase STEPS: the group's wall time where recorded,
+    else its nodes' times added up (nodes applied one after the other)."""
+    hits = [r for r in recs if r.get("step") in steps]
+    whole = [r for r in hits if r.get("node") == GROUP]
+    return sum(r["seconds"] for r in (whole or hits)) if hits else None
+
+
+def _add(row, column, seconds):
+    if seconds is not None:
+        row[column] = row.get(column, 0.0) + seconds
+
+
+def table(records):
+    """{(group, platform): {column: seconds}} of RECORDS (one run's)."""
+    cells = collections.defaultdict(dict)
+    by_group = collections.defaultdict(list)
+    for r in records:
+        by_group[(r.get("group", ""), r.get("platform", ""))].append(r)
+    for key, recs in by_group.items():
+        row = cells[key]
+        for column, steps in (("image", IMAGE_STEPS), ("up", ("containers up", "container up")),
+                              ("services", ("services",)), ("Tempest", ("tempest",))):
+            _add(row, column, sum(r["seconds"] for r in recs if r.get("step") in steps) or None)
+        first = _phase(recs, ("first apply", "first deploy"))
+        if first is not None:
+            _add(row, "1st apply", max(first - row.get("services", 0.0), 0.0))
+        _add(row, "2nd apply", _phase(recs, ("second apply", "second deploy")))
+        _add(row, "checks", _phase(recs, ("test=True apply",)))
+        testinfra = sum(r["seconds"] for r in recs if r.get("step") == "testinfra")
+        if testinfra:
+            _add(row, "checks", max(testinfra - row.get("Tempest", 0.0), 0.0))
+    return cells
+
+
+def summary(run_id=None):
+    """Text table of RUN_ID's records (default: every record)."""
+    records = rows(run_id)
+    if not records:
         return "no converge times recorded"
-    rows = [json.loads(line) for line in TIMES.read_text().splitlines() if line.strip()]
-    rows = [r for r in rows if run_id is None or r.get("run") == run_id]
-    if not rows:
-        return "no converge times recorded"
-    # Lines printed: recorded for the newcomer's deploys only.
-    with_lines = any("lines" in r for r in rows)
-    out = [f"{'group':<14}{'platform':<11}{'node':<20}{'step':<16}{'seconds':>8}"
-           + (f"{'lines':>7}" if with_lines else "")]
-    for r in rows:
-        out.append(f"{r.get('group', ''):<14}{r.get('platform', ''):<11}{r.get('node', ''):<20}"
-                   f"{r.get('step', ''):<16}{r.get('seconds', 0):>8.1f}"
-                   + (f"{r['lines']:>7}" if "lines" in r else ""))
+    phases = [r for r in records if r.get("group") == MAKE_PHASES]
+    converge = [r for r in records if r.get("group") != MAKE_PHASES and r.get("step") != "run started"]
+    cells = table(converge)
+    width = max([len(g) for g, _ in cells] + [len(MAKE_PHASES), 10]) + 2
+    head = f"{'suite':<{width}}{'platform':<11}" + "".join(f"{c:>10}" for c in COLUMNS) + f"{'total':>10}"
+    out = [head]
+    totals = collections.defaultdict(float)
+    for (group, platform), row in cells.items():
+        for column in COLUMNS:
+            totals[column] += row.get(column, 0.0)
+        out.append(f"{group:<{width}}{platform:<11}"
+                   + "".join(f"{row[c]:>10.0f}" if c in row else f"{'-':>10}" for c in COLUMNS)
+                   + f"{sum(row.values()):>10.0f}")
+    out.append(f"{'all suites':<{width}}{'':<11}" + "".join(f"{totals[c]:>10.0f}" for c in COLUMNS)
+               + f"{sum(totals.values()):>10.0f}")
+    for r in phases:
+        out.append(f"{MAKE_PHASES + ': ' + r.get('step', ''):<{width + 11}}{r['seconds']:>10.0f}")
+    starts = [r for r in records if r.get("step") == "run started"]
+    if starts:
+        elapsed = time.time() - min(r["epoch"] for r in starts)
+        out.append(f"wall clock since the run started: {elapsed:.0f} s "
+                   f"(the sums above add up work done side by side)")
     return "\n".join(out)
 
 
+def timed(run_id, name, command):
+    """Run COMMAND, record its seconds as `make test`'s phase NAME; its exit
+    status."""
+    start = time.monotonic()
+    code = subprocess.call(command)
+    record(run_id, group=MAKE_PHASES, platform="-", node="-", step=name,
+           seconds=round(time.monotonic() - start, 1), retcode=code)
+    return code
+
+
+def main(argv):
+    """`python -m tests.harness.report [RUN_ID]` prints a run's table (every
+    record without RUN_ID); `... report time NAME -- COMMAND...` runs COMMAND
+    as phase NAME of the run in $CONVERGE_RUN_ID."""
+    if argv[:1] == ["time"]:
+        if len(argv) < 4 or argv[2] != "--":
+            print("usage: python -m tests.harness.report time NAME -- COMMAND...", file=sys.stderr)
+            return 2
+        return timed(os.environ.get("CONVERGE_RUN_ID", "-"), argv[1], argv[3:])
+    print(summary(argv[0] if argv else None))
+    return 0
+
+
 if __name__ == "__main__":
-    print(summary())
+    sys.exit(main(sys.argv[1:]))

@@ -40,6 +40,11 @@ class StateRun:
         return ", ".join(f"{v.get('__id__', k)} {float(v.get('duration') or 0) / 1000:.1f}s"
                          for k, v in timed[:count])
 
+    def seconds_in_sls(self, prefix):
+        """Seconds spent in the states of SLS files PREFIX or PREFIX.*."""
+        return sum(float(v.get("duration") or 0) for v in self.states.values()
+                   if str(v.get("__sls__", "")).split(".")[0] == prefix) / 1000
+
     def _ordered(self):
         return sorted(self.states.items(), key=lambda kv: kv[1].get("__run_num__", 0))
 

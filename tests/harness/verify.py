@@ -1,7 +1,10 @@
 """Checks around a converge: secrets in state output, the suite's testinfra."""
+import pathlib
 import subprocess
 import sys
+import tempfile
 import time
+from xml.etree import ElementTree
 
 import yaml
 
@@ -21,10 +24,25 @@ def pillar_secrets(node):
 
 def run_verifier(container, verifier_dir, env_vars=None):
     """The suite's testinfra tests against CONTAINER, in a pytest of their
-    own; ENV_VARS are added to its environment."""
-    cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--tb=short",
-           f"--hosts=podman://{container}", verifier_dir]
-    start = time.monotonic()
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**podman_env(), **(env_vars or {})}, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
-    return proc, time.monotonic() - start
+    own; ENV_VARS are added to its environment. Returns the process, its
+    seconds and the seconds of its Tempest tests (test_tempest*)."""
+    with tempfile.TemporaryDirectory(prefix="glance-verifier-") as tmp:
+        junit = pathlib.Path(tmp) / "junit.xml"
+        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--tb=short",
+               f"--junitxml={junit}", f"--hosts=podman://{container}", verifier_dir]
+        start = time.monotonic()
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**podman_env(), **(env_vars or {})}, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
+        seconds = time.monotonic() - start
+        return proc, seconds, tempest_seconds(junit)
+
+
+def tempest_seconds(junit):
+    """Seconds of the test_tempest* test cases of a JUnit XML report (0 when
+    it has none or was not written)."""
+    try:
+        root = ElementTree.parse(junit).getroot()
+    except (OSError, ElementTree.ParseError):
+        return 0.0
+    return sum(float(case.get("time") or 0) for case in root.iter("testcase")
+               if case.get("name", "").startswith("test_tempest"))

@@ -15,8 +15,13 @@ API_CONF = "/etc/glance/glance-api.conf"
 # checksums (the state holds the last chunk back, hangs up, then deletes the
 # unfinished image): the disconnect, or, when the delete is handled first,
 # the image gone while its upload was still running.
+# An upload the image state aborts and whose image it deletes, as Glance
+# logs it: the client gone while sending, the image gone after the upload
+# or, when the delete is handled first (seen on a loaded machine), gone
+# before the upload could start saving.
 ABORTED_UPLOAD = (r"DisconnectionError: The client disconnected while sending the body"
-                  r"|could not be found after upload\. The image may have been deleted during the upload")
+                  r"|could not be found after upload\. The image may have been deleted during the upload"
+                  r"|Image status transition from deleted to saving is not allowed")
 # Namespaces of Glance's own generator config for glance-api.conf
 # (etc/oslo-config-generator/glance-api.conf, the same from Zed to 2025.1).
 VALIDATOR_NAMESPACES = [

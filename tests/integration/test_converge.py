@@ -1,25 +1,40 @@
 """Two-apply protocol of every suite group on every platform, then the
-suite's testinfra tests. See tests/integration/conftest.py for the setup."""
-import os
+suite's testinfra tests: one class per group and platform, whose unit of
+work (tests/harness/converge.py) the scheduler runs beside the others. See
+tests/integration/conftest.py for the setup."""
 import re
 
 import pytest
 
-from tests.harness import REPO_ROOT, kitchen, report
+from tests.harness import REPO_ROOT, kitchen
+from tests.harness.converge import converge_unit
 from tests.harness.salt import describe
-from tests.harness.selection import platforms_to_run
-from tests.harness.verify import pillar_secrets, run_verifier
+from tests.harness.selection import scenarios
+from tests.harness.verify import pillar_secrets
 
 
 def _nodes(converged):
     return converged.deployment.group.nodes
 
 
-class ConvergeProtocol:
-    """Run for every suite group of one platform (subclassed per platform
-    below, so `pytest-xdist --dist loadscope` gives each platform a worker)."""
+@pytest.fixture(scope="class")
+def converged(unit_result):
+    return unit_result
 
+
+class ConvergeProtocol:
+    """Subclassed per suite group and platform below."""
+
+    group = None
     platform = None
+
+    @classmethod
+    def unit_key(cls):
+        return (cls.group.name, cls.platform)
+
+    @classmethod
+    def unit(cls):
+        return converge_unit(cls.group, cls.platform)
 
     def test_first_apply_has_no_failures(self, converged):
         problems = []
@@ -80,20 +95,23 @@ class ConvergeProtocol:
         failures = []
         for node in nodes:
             assert (REPO_ROOT / node.verifier_dir).is_dir(), f"{node.verifier_dir} does not exist"
-            proc, seconds = run_verifier(dep.container(node), node.verifier_dir)
-            report.record(os.environ["CONVERGE_RUN_ID"], group=dep.group.name, platform=dep.platform,
-                          node=node.name, step="testinfra", seconds=round(seconds, 1), retcode=proc.returncode)
-            print(f"[{dep.platform}] {node.name}: testinfra {node.verifier_dir} "
-                  f"exit {proc.returncode} in {seconds:.0f}s\n{proc.stdout}", flush=True)
+            if node.name not in converged.testinfra:
+                failures.append(f"{node.name}: {node.verifier_dir} did not run")
+                continue
+            proc, _ = converged.testinfra[node.name]
             if proc.returncode != 0:
                 failures.append(f"{node.name}: {node.verifier_dir} exit {proc.returncode}\n{proc.stdout[-6000:]}")
         if failures:
             pytest.fail("testinfra:\n" + "\n".join(failures), pytrace=False)
 
 
-for _platform in platforms_to_run():
-    _name = "TestOn" + "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", _platform))
-    globals()[_name] = type(_name, (ConvergeProtocol,), {"platform": _platform})
+def _camel(text):
+    return "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", text))
+
+
+for _group, _platform in scenarios():
+    _name = f"Test{_camel(_group.name)}On{_camel(_platform)}"
+    globals()[_name] = type(_name, (ConvergeProtocol,), {"group": _group, "platform": _platform})
 
 
 def test_kitchen_salt_pins_match_base_images():

@@ -14,96 +14,40 @@ cloned inside it (tests/harness/newcomer.py); there, as root:
 
 The wall times and the lines each deploy printed go to the run's report.
 Not a Kitchen suite: it runs in `make converge` next to test_converge.py,
-one class per platform (so `--dist loadscope` spreads the platforms), and
+one class per platform (its unit runs beside the converges), and
 `make converge SUITE=newcomer [PLATFORM=debian-12]` runs it alone.
 """
 import json
-import os
 import re
-import time
 
 import pytest
 
-from tests.harness import images, report
-from tests.harness.containers import keep_containers
-from tests.harness.newcomer import CLONE, NewcomerHost
+from tests.harness.newcomer import FIRST, SECOND, STANDALONE_TESTS, newcomer_unit
 from tests.harness.selection import platforms_to_run, runs_newcomer
-from tests.harness.verify import run_verifier
-
-STANDALONE_TESTS = "tests/integration/standalone"
-FIRST, SECOND = "first deploy", "second deploy"
-
-
-class NewcomerRun:
-    """The check's steps on one platform, in order; a step runs only when
-    the one it needs succeeded."""
-
-    def __init__(self, host):
-        self.host = host
-        self.deploys = {}  # label -> DeployRun
-        self.testinfra = None  # (CompletedProcess, seconds)
-
-    def record(self, step, seconds, **fields):
-        report.record(os.environ["CONVERGE_RUN_ID"], group="newcomer", platform=self.host.platform,
-                      node="-", step=step, seconds=round(seconds, 1), **fields)
-
-    def deploy(self, label):
-        run = self.host.deploy(label)
-        self.deploys[label] = run
-        self.record(label, run.seconds, retcode=run.returncode, lines=len(run.lines))
-        print(f"[newcomer {self.host.platform}] {label}: exit {run.returncode} in {run.seconds:.0f}s, "
-              f"{len(run.lines)} lines printed; {run.summary_line() or 'no summary line'}\n"
-              f"----- output of {label} -----\n{run.output}----- end of {label} -----", flush=True)
-        return run
-
-    def protocol(self):
-        if not self.deploy(FIRST).succeeded():
-            return
-        self.host.install_test_tools()
-        proc, seconds = run_verifier(self.host.name, STANDALONE_TESTS, env_vars={"GLANCE_DEPLOY_CLONE": CLONE})
-        self.testinfra = (proc, seconds)
-        self.record("testinfra", seconds, retcode=proc.returncode)
-        print(f"[newcomer {self.host.platform}] testinfra {STANDALONE_TESTS} exit {proc.returncode} "
-              f"in {seconds:.0f}s\n{proc.stdout}", flush=True)
-        self.deploy(SECOND)
-
-    def ran(self, label):
-        if label not in self.deploys:
-            pytest.fail(f"{label} did not run: the first deploy failed (see test_first_deploy_succeeds)",
-                        pytrace=False)
-        return self.deploys[label]
-
-
-@pytest.fixture(scope="class")
-def newcomer(request):
-    platform = request.cls.platform
-    image = images.ensure_newcomer_image(platform)
-    host = NewcomerHost(platform, image)
-    result = NewcomerRun(host)
-    built = images.BUILT.pop(("newcomer", platform), None)
-    if built is not None:
-        result.record("image build", built)
-    try:
-        start = time.monotonic()
-        host.start()
-        result.record("container up", time.monotonic() - start)
-        result.protocol()
-        yield result
-    finally:
-        if keep_containers():
-            print(f"KEEP_CONTAINERS set: leaving {host.name} on network {host.network}", flush=True)
-        else:
-            host.remove()
 
 
 def _fail_with_output(message, run):
     pytest.fail(f"{message}\nlast lines of its output:\n{run.tail()}", pytrace=False)
 
 
+@pytest.fixture(scope="class")
+def newcomer(unit_result):
+    return unit_result
+
+
 class NewcomerCheck:
-    """Subclassed per platform below."""
+    """Subclassed per platform below; its unit of work runs beside the
+    converges (tests/harness/schedule.py)."""
 
     platform = None
+
+    @classmethod
+    def unit_key(cls):
+        return ("newcomer", cls.platform)
+
+    @classmethod
+    def unit(cls):
+        return newcomer_unit(cls.platform)
 
     def test_first_deploy_succeeds(self, newcomer):
         run = newcomer.ran(FIRST)
@@ -132,11 +76,10 @@ class NewcomerCheck:
     def test_suggested_command_lists_images(self, newcomer):
         """The curl line the deploy prints works as printed (curl installed)."""
         run = newcomer.ran(FIRST)
-        commands = run.suggested_commands()
-        assert commands, f"make deploy suggested no curl command:\n{run.tail()}"
-        proc = newcomer.host.run_shell(commands[0])
-        assert proc.returncode == 0, f"{commands[0]}: exit {proc.returncode}: {proc.stderr}"
-        assert "images" in json.loads(proc.stdout), f"{commands[0]} printed {proc.stdout[:500]}"
+        assert newcomer.suggested, f"make deploy suggested no curl command:\n{run.tail()}"
+        command, proc = newcomer.suggested
+        assert proc.returncode == 0, f"{command}: exit {proc.returncode}: {proc.stderr}"
+        assert "images" in json.loads(proc.stdout), f"{command} printed {proc.stdout[:500]}"
 
     def test_second_deploy_changes_nothing(self, newcomer):
         run = newcomer.ran(SECOND)

@@ -1,0 +1,95 @@
+"""Downloads made once per machine: Debian's packages and pip's downloads.
+
+Debian packages: one directory per platform under .cache/apt/ holds every
+.deb the harness's containers have downloaded. Each container sees it as
+apt's archive directory through an overlay mount (`-v DIR:...:O`): apt
+finds a package there when its checksum matches the archive's index, and
+downloads anything else itself, into the container's own upper layer.
+Before a container is removed, what it downloaded is copied back
+(`harvest`). Nothing else changes: the node under test still resolves and
+installs its packages itself, from the same archive, with the same apt
+configuration, as a user's host would. The base image's build fills the
+directory with the packages the suites install (PREFETCH), downloaded only.
+
+pip: one HTTP cache (.cache/pip-http) shared by every container, the
+HTTP part of pip's cache only. pip then downloads each file once per
+machine, while wheels are still built where a user's host would build
+them (pip's wheel cache stays in the container).
+"""
+import os
+import pathlib
+import shlex
+import subprocess
+import tempfile
+
+from . import REPO_ROOT
+from .podman import env, exec_
+
+ARCHIVES = "/var/cache/apt/archives"
+APT_CACHE = REPO_ROOT / ".cache" / "apt"
+PIP_HTTP_CACHE = REPO_ROOT / ".cache" / "pip-http"
+PIP_BUILD_WHEELS = REPO_ROOT / ".cache" / "pip-build-wheels"
+# pip's HTTP cache directories (pip 23.3 renamed it; Debian 12's own pip,
+# as a fresh virtualenv has it, still uses the old name).
+PIP_HTTP_DIRS = ("/root/.cache/pip/http", "/root/.cache/pip/http-v2")
+
+
+def apt_dir(platform):
+    path = APT_CACHE / platform
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def run_args(platform):
+    """`podman run` options that give a container the shared caches."""
+    args = ["-v", f"{apt_dir(platform)}:{ARCHIVES}:O"]
+    for target in PIP_HTTP_DIRS:
+        source = PIP_HTTP_CACHE / pathlib.PurePath(target).name
+        source.mkdir(parents=True, exist_ok=True)
+        args += ["-v", f"{source}:{target}"]
+    return args
+
+
+def build_args(platform, apt=True):
+    """`podman build` options: the builds write the shared caches directly
+    (one build per platform at a time, under the harness's image lock), and
+    keep the wheels they build (Salt's timelib) for the next image build:
+    images are not under test."""
+    args = ["-v", f"{apt_dir(platform)}:{ARCHIVES}"] if apt else []
+    for target in PIP_HTTP_DIRS:
+        source = PIP_HTTP_CACHE / pathlib.PurePath(target).name
+        source.mkdir(parents=True, exist_ok=True)
+        args += ["-v", f"{source}:{target}"]
+    PIP_BUILD_WHEELS.mkdir(parents=True, exist_ok=True)
+    return [*args, "-v", f"{PIP_BUILD_WHEELS}:/root/.cache/pip/wheels"]
+
+
+def harvest(container, platform):
+    """Copy the packages CONTAINER downloaded into the platform's cache;
+    the number copied. Each file lands under its final name only once
+    complete, so a container that starts meanwhile sees it whole or not at
+    all."""
+    target = apt_dir(platform)
+    listing = exec_(container, "find", ARCHIVES, "-maxdepth", "1", "-name", "*.deb", "-printf", "%f\n",
+                    check=False)
+    if listing.returncode != 0:
+        return 0
+    new = sorted(name for name in listing.stdout.split() if not (target / name).exists())
+    if not new:
+        return 0
+    with tempfile.TemporaryDirectory(dir=APT_CACHE, prefix=".harvest-") as tmp:
+        script = f"cd {ARCHIVES} && tar -cf - {' '.join(shlex.quote(n) for n in new)}"
+        tar_out = subprocess.Popen(["podman", "exec", container, "sh", "-c", script], env=env(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        extract = subprocess.run(["tar", "-C", tmp, "-xf", "-"], stdin=tar_out.stdout,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        tar_out.stdout.close()
+        if tar_out.wait() != 0 or extract.returncode != 0:
+            return 0
+        copied = 0
+        for name in new:
+            path = pathlib.Path(tmp) / name
+            if path.is_file() and not (target / name).exists():
+                os.replace(path, target / name)
+                copied += 1
+        return copied

@@ -1,0 +1,96 @@
+"""Runs the units of a converge run side by side, longest first.
+
+A unit is everything about one suite group on one platform (image, containers,
+the applies, the testinfra tests, removal) or the newcomer check on one
+platform. Units share nothing but the images, so they run in threads (each
+waits on podman, not on Python), at most SLOTS at a time: the machine's cores
+stay busy while one unit waits for a service, a timeout or a fault test's
+sleep. They start in the order of their cost, longest first (the cost
+measured in the last run that had the unit, in times.jsonl, else a static
+guess), so that the longest does not start last.
+
+The pytest session submits every unit it collected when collection ends; a
+test waits for its unit's result (tests/integration/conftest.py).
+"""
+import collections
+import concurrent.futures
+import time
+
+from . import report
+
+# Relative costs when no run has been recorded yet (minutes, roughly).
+GUESS = {"cluster": 11, "single-ceph": 8, "single": 8, "newcomer": 5, "standalone": 4}
+
+
+def measured_costs():
+    """{(group, platform): seconds} of each unit's latest recorded run."""
+    latest = {}
+    for r in report.rows():
+        key = (r.get("group"), r.get("platform"))
+        if r.get("node") == "-" and r.get("step", "").endswith("image build"):
+            continue  # paid once per machine, not by the unit
+        run = r.get("run")
+        seen = latest.setdefault(key, {})
+        seen[run] = seen.get(run, 0.0) + float(r.get("seconds") or 0)
+    return {key: runs[max(runs)] for key, runs in latest.items() if runs}
+
+
+def order(keys, costs=None):
+    """KEYS ((group, platform)) longest first."""
+    costs = measured_costs() if costs is None else costs
+    return sorted(keys, key=lambda k: -costs.get(k, GUESS.get(k[0], 5) * 60))
+
+
+class Unit:
+    """One unit's log lines and, once run, its result or exception."""
+
+    def __init__(self, key, work):
+        self.key = key
+        self.work = work
+        self.lines = []
+        self.future = None
+        self.waited = 0.0
+
+    def log(self, text):
+        stamp = time.strftime("%H:%M:%S")
+        self.lines.extend(f"{stamp} {line}" for line in str(text).splitlines() or [""])
+
+    def result(self):
+        """The unit's result (raises what the unit raised)."""
+        return self.future.result()
+
+
+class Scheduler:
+    def __init__(self, slots):
+        self.slots = max(1, int(slots))
+        self.units = collections.OrderedDict()
+        self._pool = None
+        self.started_order = []
+
+    def add(self, key, work):
+        """WORK(unit) runs the unit; KEY is (group, platform)."""
+        if key not in self.units:
+            self.units[key] = Unit(key, work)
+        return self.units[key]
+
+    def start(self, costs=None):
+        self._pool = concurrent.futures.ThreadPoolExecutor(self.slots, thread_name_prefix="unit")
+        self.started_order = order(list(self.units), costs)
+        for key in self.started_order:
+            unit = self.units[key]
+            unit.future = self._pool.submit(self._run, unit)
+
+    def _run(self, unit):
+        unit.log(f"unit {unit.key[0]} on {unit.key[1]} started")
+        start = time.monotonic()
+        try:
+            return unit.work(unit)
+        finally:
+            unit.log(f"unit {unit.key[0]} on {unit.key[1]} ended after {time.monotonic() - start:.0f}s")
+
+    def get(self, key):
+        return self.units[key]
+
+    def shutdown(self):
+        if self._pool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
