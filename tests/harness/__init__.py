@@ -24,12 +24,12 @@ deploy` in a clone of the working tree on a bare Debian; SUITE=newcomer):
   unit of work (converge.py, newcomer.py); CONVERGE_JOBS units run side by
   side, longest first (schedule.py);
 * Debian packages and pip's downloads are fetched once per machine, into
-  .cache/apt and .cache/pip-http, shared by every container (caches.py);
+  a cache shared by every container (caches.py; GLANCE_TEST_CACHE);
 * wall times go to .cache/converge/times.jsonl and the table at the end of
   the run (report.py; `python -m tests.harness.report` prints every recorded
   run).
 
-Environment: SUITE, PLATFORM (selection.py), CONVERGE_JOBS, KEEP_CONTAINERS,
+Environment: SUITE, PLATFORM (selection.py), CONVERGE_JOBS, GLANCE_TEST_CACHE, KEEP_CONTAINERS,
 DEBIAN_MIRROR (default http://deb.debian.org/debian), HOST_CA_BUNDLE (CA
 bundle that pip in the containers trusts; default the host's).
 """

@@ -1,6 +1,9 @@
 """Downloads made once per machine: Debian's packages and pip's downloads.
 
-Debian packages: one directory per platform under .cache/apt/ holds every
+The caches are per machine (GLANCE_TEST_CACHE, by default
+~/.cache/glance-formula-tests), like the images: a fresh clone finds them.
+
+Debian packages: one directory per platform under apt/ holds every
 .deb the harness's containers have downloaded. Each container sees it as
 apt's archive directory through an overlay mount (`-v DIR:...:O`): apt
 finds a package there when its checksum matches the archive's index, and
@@ -11,7 +14,7 @@ installs its packages itself, from the same archive, with the same apt
 configuration, as a user's host would. The base image's build fills the
 directory with the packages the suites install (PREFETCH), downloaded only.
 
-pip: one HTTP cache (.cache/pip-http) shared by every container, the
+pip: one HTTP cache (pip-http/) shared by every container, the
 HTTP part of pip's cache only. pip then downloads each file once per
 machine, while wheels are still built where a user's host would build
 them (pip's wheel cache stays in the container).
@@ -22,13 +25,18 @@ import shlex
 import subprocess
 import tempfile
 
-from . import REPO_ROOT
 from .podman import env, exec_
 
 ARCHIVES = "/var/cache/apt/archives"
-APT_CACHE = REPO_ROOT / ".cache" / "apt"
-PIP_HTTP_CACHE = REPO_ROOT / ".cache" / "pip-http"
-PIP_BUILD_WHEELS = REPO_ROOT / ".cache" / "pip-build-wheels"
+# Per machine, not per checkout (CI tests a fresh clone each time, as the
+# images are per machine too): GLANCE_TEST_CACHE, else the user's cache
+# directory.
+ROOT = pathlib.Path(os.environ.get("GLANCE_TEST_CACHE")
+                    or pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+                    / "glance-formula-tests")
+APT_CACHE = ROOT / "apt"
+PIP_HTTP_CACHE = ROOT / "pip-http"
+PIP_BUILD_WHEELS = ROOT / "pip-build-wheels"
 # pip's HTTP cache directories (pip 23.3 renamed it; Debian 12's own pip,
 # as a fresh virtualenv has it, still uses the old name).
 PIP_HTTP_DIRS = ("/root/.cache/pip/http", "/root/.cache/pip/http-v2")
