@@ -8,7 +8,9 @@ deploy` in a clone of the working tree on a bare Debian; SUITE=newcomer):
   kitchen-salt `dependencies`, testinfra directory, multi-node groups;
 * a base image per Debian release (images.py, tests/images/), built once per
   machine from debootstrap and tagged with a hash of its inputs, with the
-  Salt of salt-requirements.txt and nothing else of the formula's;
+  Salt of salt-requirements.txt and nothing else of the formula's; service
+  hosts (nodes made only of test services: the cluster's controller) start
+  from an image with those services' packages installed;
 * per suite group and platform, a podman network and one systemd container
   per node (containers.py), the repository mounted read-only as Salt's file
   root, removed afterwards (unless KEEP_CONTAINERS=1);

@@ -62,10 +62,12 @@ def _slug(text):
 class Deployment:
     """Create with `start()`, remove with `remove()`."""
 
-    def __init__(self, group, platform, image):
+    def __init__(self, group, platform, image, service_image=None):
         self.group = group
         self.platform = platform
         self.image = image
+        # For service hosts (kitchen.Node.service_host), when given.
+        self.service_image = service_image
         # The checkout's hash keeps runs of two checkouts on one host apart.
         checkout = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:4]
         self.prefix = f"glance-{checkout}-{_slug(group.name)}-{platform}"
@@ -145,7 +147,8 @@ class Deployment:
             # In the container's environment, so that every exec has it: the
             # suites' testinfra tests apply states that pip-install too.
             args += ["-v", f"{HOST_CA_BUNDLE}:{CA_MOUNT}:ro", "-e", f"PIP_CERT={CA_MOUNT}"]
-        args += [self.image, "/sbin/init"]
+        image = self.service_image if node.service_host and self.service_image else self.image
+        args += [image, "/sbin/init"]
         podman(*args)
 
     def _write_config(self, node):

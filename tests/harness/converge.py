@@ -152,11 +152,15 @@ def converge_unit(group, platform):
         # images.MASTER_SALT_REQUIREMENTS (3006 LTS where its master works).
         image = (images.ensure_master_image(platform) if salt_master.master_node(group)
                  else images.ensure_base_image(platform))
+        # Service hosts start with their packages installed: they are not
+        # under test (the Glance nodes still start from Salt alone).
+        service_image = (images.ensure_services_image(platform)
+                         if any(node.service_host for node in group.nodes) else None)
         for kind, built_platform, seconds in images.take_built():
             # On the row of the group that waited for it.
             report.record(os.environ["CONVERGE_RUN_ID"], group=group.name, platform=built_platform,
                           node="-", step=f"{kind} image build", seconds=round(seconds, 1))
-        deployment = Deployment(group, platform, image)
+        deployment = Deployment(group, platform, image, service_image)
         result = Converge(deployment, log=unit.log)
         try:
             start = time.monotonic()

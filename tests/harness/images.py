@@ -132,6 +132,38 @@ def master_tag(platform):
     return f"localhost/glance-formula-master:{platform}-{_digest(*inputs)}"
 
 
+# The service hosts' image (nodes whose states are all test services, such
+# as the cluster's controller: tests/harness/kitchen.py `Node.service_host`):
+# the salt-master image with the test services' packages installed, so that
+# each run configures and starts them (test_services.*) without installing
+# them again. Only downloaded and unpacked here: policy-rc.d keeps the
+# packages from starting anything during the build, and the units they
+# enable are disabled again, so a container boots as from the master image
+# and the states enable and start what they configure. Glance nodes never
+# start from it.
+SERVICE_PACKAGES = [
+    "ceph-mgr", "ceph-mon", "ceph-osd", "haproxy", "keystone", "mariadb-client", "mariadb-server",
+    "memcached", "python3-pymysql", "qemu-utils", "rabbitmq-server",
+]
+SERVICES_CONTAINERFILE = """\
+ARG BASE
+FROM ${BASE}
+ARG PACKAGES
+RUN printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d \\
+ && find /etc/systemd/system -type l | sort > /tmp/links-before \\
+ && apt-get update \\
+ && apt-get install -y $PACKAGES \\
+ && find /etc/systemd/system -type l | sort > /tmp/links-after \\
+ && comm -13 /tmp/links-before /tmp/links-after | xargs -r rm -f \\
+ && rm -f /usr/sbin/policy-rc.d /tmp/links-before /tmp/links-after
+"""
+
+
+def services_tag(platform):
+    inputs = [master_tag(platform), SERVICES_CONTAINERFILE, " ".join(SERVICE_PACKAGES), MIRROR]
+    return f"localhost/glance-formula-services:{platform}-{_digest(*inputs)}"
+
+
 def newcomer_tag(platform):
     inputs = [rootfs_tag(platform), NEWCOMER_CONTAINERFILE.read_bytes(), MIRROR]
     return f"localhost/glance-formula-newcomer:{platform}-{_digest(*inputs)}"
@@ -139,7 +171,8 @@ def newcomer_tag(platform):
 
 # Image repositories of the project, for pruning outdated tags.
 REPOSITORIES = ("localhost/glance-formula-rootfs", "localhost/glance-formula-base",
-                "localhost/glance-formula-newcomer", "localhost/glance-formula-master")
+                "localhost/glance-formula-newcomer", "localhost/glance-formula-master",
+                "localhost/glance-formula-services")
 
 # Images built by the current thread: [(kind, platform, seconds)] (each
 # converge unit runs in a thread of its own, tests/harness/schedule.py).
@@ -250,6 +283,20 @@ def _build_master(platform, tag):
         raise RuntimeError(f"building {tag} failed (log: {log}):\n{log.read_text()[-3000:]}")
 
 
+def _build_services(platform, tag):
+    base = ensure_master_image(platform, locked=True)
+    log = CACHE_DIR / f"build-services-{platform}.log"
+    with tempfile.TemporaryDirectory(prefix="glance-services-context-") as context:
+        (pathlib.Path(context) / "Containerfile").write_text(SERVICES_CONTAINERFILE)
+        args = ["build", "--network", "host", "--layers", "--build-arg", f"BASE={base}",
+                "--build-arg", f"PACKAGES={' '.join(SERVICE_PACKAGES)}", *caches.build_args(platform),
+                "-t", tag, "-f", f"{context}/Containerfile", context]
+        with open(log, "w") as fh:
+            proc = subprocess.run(["podman", *args], env=env(), stdout=fh, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"building {tag} failed (log: {log}):\n{log.read_text()[-3000:]}")
+
+
 def _build_newcomer(platform, tag):
     _build(platform, tag, "newcomer", NEWCOMER_CONTAINERFILE)
 
@@ -266,8 +313,11 @@ def _ensure(kind, platform, tag, build, locked=False):
         if not exists("image", rootfs):
             _build_rootfs(platform, rootfs)
             _log(f"{platform}: debootstrap + import {time.monotonic() - start:.0f}s")
+        nested_before = sum(item[2] for item in getattr(_BUILT, "items", []))
         build(platform, tag)
-        elapsed = time.monotonic() - start
+        # Less the images built below it meanwhile (each has its own record).
+        nested = sum(item[2] for item in getattr(_BUILT, "items", [])) - nested_before
+        elapsed = time.monotonic() - start - nested
         _log(f"{platform}: built {tag} in {elapsed:.0f}s")
         _record_build(kind, platform, tag, elapsed)
         _BUILT.items = [*getattr(_BUILT, "items", []), (kind, platform, elapsed)]
@@ -280,11 +330,17 @@ def ensure_base_image(platform, locked=False):
     return _ensure("base", platform, base_tag(platform), _build_base, locked=locked)
 
 
-def ensure_master_image(platform):
+def ensure_master_image(platform, locked=False):
     """Return the tag of PLATFORM's image for salt-master groups (the Salt
     of master_salt_pin), building it, and the base image below it, if
     missing."""
-    return _ensure("master", platform, master_tag(platform), _build_master)
+    return _ensure("master", platform, master_tag(platform), _build_master, locked=locked)
+
+
+def ensure_services_image(platform):
+    """Return the tag of PLATFORM's service hosts' image, building it (and
+    the images below it) if missing."""
+    return _ensure("services", platform, services_tag(platform), _build_services)
 
 
 def ensure_newcomer_image(platform):
@@ -305,7 +361,8 @@ def prune_old(platform):
     """Remove images of PLATFORM whose tag is not the current one, so
     changed definitions do not pile up gigabytes (images still in use by a
     container stay: podman refuses to remove them)."""
-    keep = {base_tag(platform), rootfs_tag(platform), newcomer_tag(platform), master_tag(platform)}
+    keep = {base_tag(platform), rootfs_tag(platform), newcomer_tag(platform), master_tag(platform),
+            services_tag(platform)}
     out = podman("images", "--format", "{{.Repository}}:{{.Tag}}").stdout.split()
     for ref in out:
         repository, _, tag = ref.partition(":")
@@ -319,4 +376,5 @@ if __name__ == "__main__":
     for name in sys.argv[1:] or sorted(PLATFORMS):
         ensure_base_image(name)
         ensure_master_image(name)
+        ensure_services_image(name)
         ensure_newcomer_image(name)

@@ -15,6 +15,8 @@ from . import REPO_ROOT
 
 KITCHEN_YML = REPO_ROOT / ".kitchen.yml"
 VERIFIER_DIR = re.compile(r"(tests/integration/[\w.-]+)")
+# The test-only service states (tests/salt/test_services).
+SERVICE_STATES = "test_services"
 
 
 @dataclasses.dataclass
@@ -34,6 +36,15 @@ class Node:
     # `driver.run_options.tmpfs`: tmpfs mounts, PATH[:OPTIONS] as for
     # `docker run --tmpfs` (kitchen-docker passes them as --tmpfs=...).
     tmpfs: list = dataclasses.field(default_factory=list)
+
+    @property
+    def service_host(self):
+        """True when every state the node applies is a test service (the
+        cluster's controller): it installs nothing of the formula's, so the
+        harness may start it from an image with those services' packages
+        (images.ensure_services_image)."""
+        states = self.states()
+        return bool(states) and all(s == SERVICE_STATES or s.startswith(SERVICE_STATES + ".") for s in states)
 
     def states(self, saltenv="base"):
         """The SLS names the top file assigns to this node."""

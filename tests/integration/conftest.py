@@ -24,13 +24,12 @@ import pytest
 # pytest was started.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2]))
 
-from tests.harness import report  # noqa: E402
-from tests.harness.schedule import Scheduler  # noqa: E402
+from tests.harness import report, schedule  # noqa: E402
 from tests.harness.selection import not_converged_here  # noqa: E402
 
 # Units run side by side (the Makefile's CONVERGE_JOBS).
 DEFAULT_JOBS = 3
-SCHEDULER = pytest.StashKey[Scheduler]()
+SCHEDULER = pytest.StashKey[schedule.Scheduler]()
 
 
 def _runs_converge(config):
@@ -47,6 +46,21 @@ def pytest_configure(config):
                       step="run started", seconds=0, epoch=time.time())
 
 
+def pytest_collection_modifyitems(config, items):
+    """Classes in the order their units start (longest first), so that
+    results are reported about as the units finish; tests without a unit
+    first."""
+    keys = list(dict.fromkeys(item.cls.unit_key() for item in items
+                              if getattr(getattr(item, "cls", None), "unit", None)))
+    rank = {key: index for index, key in enumerate(schedule.order(keys))}
+
+    def position(item):
+        cls = getattr(item, "cls", None)
+        return rank[cls.unit_key()] + 1 if getattr(cls, "unit", None) else 0
+
+    items.sort(key=position)
+
+
 def pytest_collection_finish(session):
     """Hand every collected class's unit to the scheduler and start it
     (not when only collecting)."""
@@ -60,7 +74,7 @@ def pytest_collection_finish(session):
             units[cls.unit_key()] = make_unit
     if not units:
         return
-    scheduler = Scheduler(int(os.environ.get("CONVERGE_JOBS") or DEFAULT_JOBS))
+    scheduler = schedule.Scheduler(int(os.environ.get("CONVERGE_JOBS") or DEFAULT_JOBS))
     for key, make_unit in units.items():
         scheduler.add(key, make_unit())
     session.config.stash[SCHEDULER] = scheduler

@@ -121,3 +121,33 @@ def test_scheduler_runs_at_most_its_slots_at_once_and_keeps_results(times):
     scheduler.shutdown()
     assert peak[0] == 2
     assert any("started" in line for line in scheduler.get(("c", "p")).lines)
+
+
+def test_only_nodes_made_of_test_services_are_service_hosts():
+    from tests.harness import kitchen
+
+    hosts = {node.name: node.service_host for group in kitchen.groups() for node in group.nodes}
+    assert hosts == {"standalone": False, "single": False, "single-ceph": False,
+                     "cluster-controller": True, "cluster-primary": False, "cluster-secondary": False}
+
+
+def test_the_service_hosts_image_has_the_test_services_packages():
+    """images.SERVICE_PACKAGES is what tests/salt/test_services installs with
+    pkg.installed (name or pkgs), no more, no less."""
+    import re
+
+    from tests.harness import images
+
+    named = set()
+    for sls in (REPO / "tests" / "salt" / "test_services").glob("*.sls"):
+        lines = sls.read_text().splitlines()
+        for i, line in enumerate(lines):
+            if line.strip() != "pkg.installed:":
+                continue
+            for item in lines[i + 1:]:
+                if item.strip() and not item.startswith("    "):
+                    break
+                match = re.match(r"\s+- name: (\S+)$", item) or re.match(r"\s{6,}- (\S+)$", item)
+                if match:
+                    named.add(match.group(1))
+    assert named and sorted(named) == sorted(images.SERVICE_PACKAGES)
