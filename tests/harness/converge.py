@@ -128,21 +128,6 @@ def _alias_batches(nodes):
     return batches
 
 
-# The secondary's state that waits for the schema (glance/server/db.sls).
-SCHEMA_WAIT = "glance-server-db-wait-for-schema-glance-db-current"
-
-
-def _alias_batches(nodes):
-    """NODES in order, consecutive nodes sharing a network alias batched."""
-    batches = []
-    for node in nodes:
-        if batches and set(node.aliases) & set(batches[-1][-1].aliases):
-            batches[-1].append(node)
-        else:
-            batches.append([node])
-    return batches
-
-
 
 def converge_unit(group, platform):
     """The unit's work: image, containers, protocol, testinfra, removal."""

@@ -268,33 +268,32 @@ def _build_base(platform, tag):
                        *caches.build_args(platform)])
 
 
-def _build_master(platform, tag):
-    base = ensure_base_image(platform, locked=True)
-    log = CACHE_DIR / f"build-master-{platform}.log"
-    with tempfile.TemporaryDirectory(prefix="glance-master-context-") as context:
-        (pathlib.Path(context) / "Containerfile").write_text(MASTER_CONTAINERFILE)
-        (pathlib.Path(context) / "salt-pin.txt").write_text(master_salt_pin(platform) + "\n")
-        args = ["build", "--network", "host", "--layers", "--build-arg", f"BASE={base}",
-                *_pip_cert_args(), *caches.build_args(platform, apt=False),
+def _build_on(kind, platform, tag, base, containerfile, files=None, build_args=()):
+    """podman build of CONTAINERFILE (text) FROM the image BASE, in a
+    temporary context holding FILES ({name: text})."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    log = CACHE_DIR / f"build-{kind}-{platform}.log"
+    with tempfile.TemporaryDirectory(prefix=f"glance-{kind}-context-") as context:
+        (pathlib.Path(context) / "Containerfile").write_text(containerfile)
+        for name, text in (files or {}).items():
+            (pathlib.Path(context) / name).write_text(text)
+        args = ["build", "--network", "host", "--layers", "--build-arg", f"BASE={base}", *build_args,
                 "-t", tag, "-f", f"{context}/Containerfile", context]
         with open(log, "w") as fh:
             proc = subprocess.run(["podman", *args], env=env(), stdout=fh, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
         raise RuntimeError(f"building {tag} failed (log: {log}):\n{log.read_text()[-3000:]}")
+
+
+def _build_master(platform, tag):
+    _build_on("master", platform, tag, ensure_base_image(platform, locked=True), MASTER_CONTAINERFILE,
+              files={"salt-pin.txt": master_salt_pin(platform) + "\n"},
+              build_args=[*_pip_cert_args(), *caches.build_args(platform, apt=False)])
 
 
 def _build_services(platform, tag):
-    base = ensure_master_image(platform, locked=True)
-    log = CACHE_DIR / f"build-services-{platform}.log"
-    with tempfile.TemporaryDirectory(prefix="glance-services-context-") as context:
-        (pathlib.Path(context) / "Containerfile").write_text(SERVICES_CONTAINERFILE)
-        args = ["build", "--network", "host", "--layers", "--build-arg", f"BASE={base}",
-                "--build-arg", f"PACKAGES={' '.join(SERVICE_PACKAGES)}", *caches.build_args(platform),
-                "-t", tag, "-f", f"{context}/Containerfile", context]
-        with open(log, "w") as fh:
-            proc = subprocess.run(["podman", *args], env=env(), stdout=fh, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise RuntimeError(f"building {tag} failed (log: {log}):\n{log.read_text()[-3000:]}")
+    _build_on("services", platform, tag, ensure_master_image(platform, locked=True), SERVICES_CONTAINERFILE,
+              build_args=["--build-arg", f"PACKAGES={' '.join(SERVICE_PACKAGES)}", *caches.build_args(platform)])
 
 
 def _build_newcomer(platform, tag):
