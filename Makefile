@@ -96,7 +96,7 @@ clean:
 # debugging.
 SUITE ?=
 PLATFORM ?=
-CONVERGE_JOBS ?= 3
+CONVERGE_JOBS ?= 2
 export CONVERGE_JOBS
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # iptables: netavark's firewall driver for the suites' bridge networks.

@@ -28,7 +28,7 @@ from tests.harness import report, schedule  # noqa: E402
 from tests.harness.selection import not_converged_here  # noqa: E402
 
 # Units run side by side (the Makefile's CONVERGE_JOBS).
-DEFAULT_JOBS = 3
+DEFAULT_JOBS = 2
 SCHEDULER = pytest.StashKey[schedule.Scheduler]()
 
 
