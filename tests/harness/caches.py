@@ -48,14 +48,19 @@ def apt_dir(platform):
     return path
 
 
-def run_args(platform):
-    """`podman run` options that give a container the shared caches."""
-    args = ["-v", f"{apt_dir(platform)}:{ARCHIVES}:O"]
+def _pip_http_mounts():
+    """`-v` options mounting the shared pip HTTP cache."""
+    args = []
     for target in PIP_HTTP_DIRS:
         source = PIP_HTTP_CACHE / pathlib.PurePath(target).name
         source.mkdir(parents=True, exist_ok=True)
         args += ["-v", f"{source}:{target}"]
     return args
+
+
+def run_args(platform):
+    """`podman run` options that give a container the shared caches."""
+    return ["-v", f"{apt_dir(platform)}:{ARCHIVES}:O", *_pip_http_mounts()]
 
 
 def build_args(platform, apt=True):
@@ -64,10 +69,7 @@ def build_args(platform, apt=True):
     keep the wheels they build (Salt's timelib) for the next image build:
     images are not under test."""
     args = ["-v", f"{apt_dir(platform)}:{ARCHIVES}"] if apt else []
-    for target in PIP_HTTP_DIRS:
-        source = PIP_HTTP_CACHE / pathlib.PurePath(target).name
-        source.mkdir(parents=True, exist_ok=True)
-        args += ["-v", f"{source}:{target}"]
+    args += _pip_http_mounts()
     PIP_BUILD_WHEELS.mkdir(parents=True, exist_ok=True)
     return [*args, "-v", f"{PIP_BUILD_WHEELS}:/root/.cache/pip/wheels"]
 
