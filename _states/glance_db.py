@@ -22,6 +22,8 @@ awaited on a secondary.
     its logs and an SQLite database stay the service's.
 ``python``
     The Python that runs Glance (default ``/usr/bin/python3``).
+``manage``
+    (``synced``) Its ``glance-manage`` (default: the one on the PATH).
 ``check``
     The schema check, ``salt://glance/files/schema_current.py`` by default:
     it exits 0 when the schema is current and otherwise hands over to
@@ -69,7 +71,7 @@ def _check(name, user, python, check):
     return run["retcode"] == 0, run["retcode"] == UNREACHABLE, said[-OUTPUT_TAIL:]
 
 
-def synced(name, user="glance", python="/usr/bin/python3", check=CHECK):
+def synced(name, user="glance", python="/usr/bin/python3", check=CHECK, manage="glance-manage"):
     """Run ``glance-manage db_sync`` unless the schema is current."""
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     current, unreachable, said = _check(name, user, python, check)
@@ -83,7 +85,7 @@ def synced(name, user="glance", python="/usr/bin/python3", check=CHECK):
         ret.update(result=None, comment=f"glance-manage db_sync would run: {said}",
                    changes={"schema": "synced"})
         return ret
-    sync = __salt__["cmd.run_all"](_as_user(user, "glance-manage", "--config-file", name, "db_sync"),
+    sync = __salt__["cmd.run_all"](_as_user(user, manage, "--config-file", name, "db_sync"),
                                    python_shell=False, ignore_retcode=True, output_loglevel="quiet")
     if sync["retcode"] != 0:
         output = (sync["stdout"] + "\n" + sync["stderr"]).strip()[-OUTPUT_TAIL:]

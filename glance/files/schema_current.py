@@ -145,7 +145,11 @@ def main(argv=None):
         print(f"Glance's {exc}")
         return UNREACHABLE
     sys.stdout.flush()
-    os.execvp("glance-manage", ["glance-manage", "--config-file", args.config_file, "db", "check"])
+    # The glance-manage of the Python that runs this check (a virtualenv's),
+    # else the one on the PATH (the packages').
+    beside = os.path.join(os.path.dirname(sys.executable), "glance-manage")
+    manage = beside if os.access(beside, os.X_OK) else "glance-manage"
+    os.execvp(manage, [manage, "--config-file", args.config_file, "db", "check"])
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ defaults of them, plus:
   api_endpoint              where clients on this host reach the API
   api_config                the path of glance-api.conf
   manage_services           services and database actions are managed
+  install                   how Glance is installed (derive_install)
+  bin_dir, python           where Glance's commands and Python are
 and, in glance:server, the engines a pillar implies, RabbitMQ's endpoints,
 the notification settings and ceph:mon_host as a list.
 
@@ -77,6 +79,7 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     derive_messaging(glance, srv, server)
     derive_notification(glance, srv, server)
     derive_stores(glance, server)
+    derive_install(glance, srv, releases, grains)
     if isinstance(srv.get("ceph"), dict) and isinstance(srv["ceph"].get("mon_host"), str):
         srv["ceph"]["mon_host"] = [srv["ceph"]["mon_host"]]
     if isinstance(srv.get("bind"), dict):
@@ -85,6 +88,58 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     # the grain noservices.
     glance["manage_services"] = bool(srv.get("manage_services")) and not grains.get("noservices", False)
     return glance
+
+
+def version_key(version):
+    """'3.9' -> (3, 9), for comparing Python versions."""
+    return tuple(int(part) for part in str(version).split("."))
+
+
+def derive_install(glance, srv, releases, grains):
+    """glance:server:install as the map's install, with for PyPI the
+    release's data (releases.yaml pypi, None when the formula does not
+    install it from PyPI), the virtualenv, the requirements the pillar
+    implies and the packages pip may build from source. Glance's commands,
+    its Python, paste file and metadata definitions then come from the
+    virtualenv, and glance-api runs under its uWSGI."""
+    install = srv.get("install")
+    if not isinstance(install, dict):
+        return
+    glance["install"] = install
+    glance["bin_dir"] = "/usr/bin"
+    if install.get("method") != "pypi":
+        return
+    pypi = glance["pypi"]
+    python_version = str(pypi["python_version_by_osfinger"].get(grains.get("osfinger"), pypi["python_version"]))
+    venv = f"{pypi['root']}/{glance['version']}"
+    release = releases.get("pypi", {}).get(glance["version"])
+    requirements = [f"glance=={release['glance']}" if release else "glance", pypi["uwsgi"]]
+    library = pypi["libraries"].get((srv.get("database") or {}).get("engine"))
+    if library:
+        requirements.append(library)
+    cache = srv.get("cache") if isinstance(srv.get("cache"), dict) else {}
+    if cache.get("members") and (srv.get("identity") or {}).get("engine") == "keystone":
+        requirements.append(pypi["libraries"]["memcached"])
+    build = install.get("build") or []
+    install.update({
+        "release": release,
+        "releases": releases.get("pypi", {}),
+        "python": pypi["python"],
+        "python_version": python_version,
+        "venv": venv,
+        "constraints_file": f"{venv}.constraints.txt",
+        "requirements": requirements,
+        "no_binary": sorted(set(pypi["pure_sdists"]) | set(build if is_list(build) else [])),
+        "link_modules": pypi["ceph_modules"] if any(s["type"] == "rbd" for s in glance["stores"]) else [],
+        "paste_config": f"{venv}/etc/glance/glance-api-paste.ini",
+    })
+    glance.update({
+        "bin_dir": f"{venv}/bin",
+        "python": f"{venv}/bin/python",
+        "metadefs_dir": f"{venv}/etc/glance/metadefs",
+        "api_server": "uwsgi",
+    })
+    glance["uwsgi"].update({"binary": f"{venv}/bin/uwsgi", "plugin": None, "manage_unit": True})
 
 
 def derive_database(srv, given):

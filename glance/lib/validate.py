@@ -38,6 +38,7 @@ def is_list(value):
 def check(glance, given):
     check_shapes(given)
     check_server(glance, given)
+    check_install(glance)
     check_database(glance["server"]["database"])
     check_identity(glance["server"]["identity"])
     check_messaging(glance)
@@ -74,6 +75,41 @@ def check_server(glance, given):
     if "enable_v1_api" in given and not glance["features"]["v1_api"]:
         raise Invalid("enable_v1_api",
                       f"the Images API v1 was removed in Rocky; version {glance['version']} has no v1 API")
+
+
+def version_key(version):
+    return tuple(int(part) for part in str(version).split("."))
+
+
+def check_install(glance):
+    """The install method; for PyPI, a release the formula carries the
+    constraints of, whose Python range holds the host's Python, and Ceph
+    bindings the virtualenv can use where a store needs them."""
+    install = glance["server"].get("install")
+    if not isinstance(install, dict):
+        raise Invalid("install", f"expected a mapping, got {install}")
+    if install.get("method") not in ("packages", "pypi"):
+        raise Invalid("install:method", f"expected packages or pypi, got {install.get('method')}")
+    if install["method"] != "pypi":
+        return
+    build = install.get("build")
+    if not is_list(build) or not all(isinstance(name, str) and name for name in build):
+        raise Invalid("install:build", f"expected a list of package names, got {build}")
+    python, releases = install["python_version"], install["releases"]
+    runnable = [name for name, data in releases.items()
+                if version_key(data["python"][0]) <= version_key(python) <= version_key(data["python"][1])]
+    fits = (f"releases from PyPI that run on this host's Python {python} ({install['python']}): "
+            f"{', '.join(runnable) or 'none'}")
+    release = install.get("release")
+    if release is None:
+        raise Invalid("version", f"release {glance['version']} is not installed from PyPI by this formula; {fits}")
+    low, high = release["python"]
+    if not version_key(low) <= version_key(python) <= version_key(high):
+        raise Invalid("version", f"release {glance['version']} (Glance {release['glance']}) runs on Python "
+                      f"{low} to {high}, not on this host's Python {python}; {fits}")
+    if install["link_modules"] and not glance["pypi"]["ceph_bindings"]:
+        raise Invalid("install:method", f"pypi with an rbd store needs Ceph's Python bindings built for "
+                      f"{install['python']}, which this platform's packages do not provide")
 
 
 def check_database(db):

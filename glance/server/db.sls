@@ -11,7 +11,7 @@
     Python as the glance user to read that user's environment, which logs an
     ERROR wherever the glance user cannot run it (a root-only virtualenv) or
     has no login shell; glance-manage needs no login environment. #}
-{%- set manage = 'runuser -u ' ~ glance.user ~ ' -- glance-manage --config-file ' ~ glance.api_config %}
+{%- set manage = 'runuser -u ' ~ glance.user ~ ' -- ' ~ glance.bin_dir ~ '/glance-manage --config-file ' ~ glance.api_config %}
 {#- From Queens, glance_db (_states/glance_db.py) asks whether the schema is
     current (files/schema_current.py, `glance-manage db check` when in
     doubt) and syncs or waits accordingly. #}
@@ -40,6 +40,7 @@ glance-server-db-schema-glance-db-synced:
 {%-     for key, value in schema|dictsort %}
     - {{ key }}: {{ value|json }}
 {%-     endfor %}
+    - manage: {{ glance.bin_dir ~ '/glance-manage' }}
     - require:
       - sls: {{ tplroot }}.server.config
 {%-     if sync %}

@@ -12,6 +12,7 @@
 {%- if glance.manage_services %}
 
 include:
+  - {{ tplroot }}.server.install
   - {{ tplroot }}.server.config
   - {{ tplroot }}.server.storage
   - {{ tplroot }}.server.db
@@ -26,6 +27,8 @@ glance-server-service-{{ service }}-running:
     - unmask: true
     - unmask_runtime: true
     - watch:
+      {#- A new virtualenv (PyPI) or new packages: the code changed. #}
+      - sls: {{ tplroot }}.server.install
       - sls: {{ tplroot }}.server.config
       - sls: {{ tplroot }}.server.storage
     - require:

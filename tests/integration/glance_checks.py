@@ -86,8 +86,9 @@ def glance_user_env(server, endpoint="http://127.0.0.1:9292"):
     return settings
 
 
-def assert_schema_current(host):
-    cmd = host.run(f"runuser -u glance -- glance-manage --config-file {API_CONF} db check")
+def assert_schema_current(host, manage="glance-manage"):
+    """MANAGE: the glance-manage of the Glance under test (a virtualenv's)."""
+    cmd = host.run(f"runuser -u glance -- {manage} --config-file {API_CONF} db check")
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
 
 
@@ -113,17 +114,18 @@ def assert_schema_behind_is_detected(host, run_sql):
     assert changed_or_failed(current) == {}
 
 
-def assert_config_valid(host):
+def assert_config_valid(host, validator="oslo-config-validator"):
     """oslo-config-validator finds no unknown or removed option in
-    glance-api.conf against the Glance installed on the host. Store sections
-    are named by the operator, so those groups cannot be validated."""
+    glance-api.conf against the Glance installed on the host (VALIDATOR:
+    the one beside it, a virtualenv's). Store sections are named by the
+    operator, so those groups cannot be validated."""
     conf = read_ini(host, API_CONF)
     dynamic = ["os_glance_staging_store", "os_glance_tasks_store"]
     if conf.has_option("DEFAULT", "enabled_backends"):
         dynamic += [item.split(":")[0].strip() for item in conf.get("DEFAULT", "enabled_backends").split(",")]
     args = " ".join(f"--namespace {ns}" for ns in VALIDATOR_NAMESPACES)
     args += "".join(f" --exclude-group {group}" for group in dynamic if conf.has_section(group))
-    cmd = host.run(f"oslo-config-validator {args} --input-file {API_CONF}")
+    cmd = host.run(f"{validator} {args} --input-file {API_CONF}")
     assert cmd.rc == 0, cmd.stdout[-3000:] + cmd.stderr[-3000:]
 
 

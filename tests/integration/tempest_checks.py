@@ -20,6 +20,7 @@ end of the log with every pillar secret masked.
 import configparser
 import csv
 import io
+import pathlib
 import re
 import shlex
 import time
@@ -53,6 +54,10 @@ TEMPEST_FOR_PLATFORM = {
     "debian-12": (25, "39.0.0"),
     "debian-13": (30, "46.2.0"),
 }
+# Glance from PyPI, by major version: 33 (2026.2) with 47.0.0, the first
+# Tempest released after 2026.2, installed with the 2026.2 constraints the
+# formula carries (see TEMPEST_CONSTRAINTS_FILE).
+TEMPEST_FOR_PYPI = {33: "47.0.0"}
 
 # Tests left out by exact name, per Tempest release, where no tempest.conf
 # switch exists. Tempest before 46.2.0 expects Glance to accept a
@@ -121,12 +126,19 @@ TEMPEST_CONSTRAINTS = {
         "wrapt==2.1.1"),
 }
 
+# Tempest releases installed with a constraints file of the formula's
+# (openstack/requirements' upper-constraints on a day near the tag's)
+# rather than a list above.
+TEMPEST_CONSTRAINTS_FILE = {
+    "47.0.0": pathlib.Path(__file__).resolve().parents[2] / "glance" / "files" / "constraints" / "2026.2.txt",
+}
+
 PASSWORD_PLACEHOLDER = "@TEMPEST_ADMIN_PASSWORD@"
 
 
-def glance_major(host):
-    """Major version of the Glance installed on the host (any packaging)."""
-    cmd = host.run("python3 -c 'from importlib.metadata import version; print(version(\"glance\"))'")
+def glance_major(host, python="python3"):
+    """Major version of the Glance that PYTHON imports (any packaging)."""
+    cmd = host.run(f"{python} -c 'from importlib.metadata import version; print(version(\"glance\"))'")
     assert cmd.rc == 0, cmd.stderr
     return int(cmd.stdout.strip().split(".")[0])
 
@@ -152,7 +164,10 @@ def install(host, version):
     have = host.run(f"{TEMPEST_VENV}/bin/python -c 'import tempest.cmd.run; "
                     "from importlib.metadata import version; print(version(\"tempest\"))'")
     if have.rc != 0 or have.stdout.strip() != version:
-        constraints = "\n".join(TEMPEST_CONSTRAINTS[version].split())
+        if version in TEMPEST_CONSTRAINTS_FILE:
+            constraints = TEMPEST_CONSTRAINTS_FILE[version].read_text()
+        else:
+            constraints = "\n".join(TEMPEST_CONSTRAINTS[version].split())
         cmd = host.run(f"rm -rf {TEMPEST_VENV} && python3 -m venv {TEMPEST_VENV} && "
                        f"printf '%s\\n' {shlex.quote(constraints)} > {TEMPEST_VENV}/constraints.txt && "
                        f"{TEMPEST_VENV}/bin/pip install --quiet --disable-pip-version-check "
@@ -305,16 +320,23 @@ def results(host):
     return {row["test"]: row["status"] for row in rows}
 
 
-def run_image_api(host, server, bootstrap, label, report):
+def run_image_api(host, server, bootstrap, label, report, venv=None):
     """Installs Tempest, writes tempest.conf, runs TESTS and asserts that
     none failed. LABEL names the suite in the summary line that REPORT (a
-    function of one line) prints. Returns the counts."""
+    function of one line) prints. VENV: the virtualenv of a Glance from
+    PyPI (else the distribution's). Returns the counts."""
     platform = platform_name(host)
-    major = glance_major(host)
-    if platform not in TEMPEST_FOR_PLATFORM:
-        pytest.skip(f"no Tempest release chosen for {platform} (Glance {major}): TEMPEST_FOR_PLATFORM")
-    expected_major, version = TEMPEST_FOR_PLATFORM[platform]
-    assert major == expected_major, f"{platform} runs Glance {major}, not {expected_major}: choose its Tempest again"
+    if venv:
+        major = glance_major(host, f"{venv}/bin/python")
+        assert major in TEMPEST_FOR_PYPI, f"no Tempest release chosen for Glance {major}: TEMPEST_FOR_PYPI"
+        version = TEMPEST_FOR_PYPI[major]
+    else:
+        major = glance_major(host)
+        if platform not in TEMPEST_FOR_PLATFORM:
+            pytest.skip(f"no Tempest release chosen for {platform} (Glance {major}): TEMPEST_FOR_PLATFORM")
+        expected_major, version = TEMPEST_FOR_PLATFORM[platform]
+        assert major == expected_major, (f"{platform} runs Glance {major}, not {expected_major}: "
+                                         "choose its Tempest again")
     install_seconds = install(host, version)
     http_image = serve_http_image(host)
     try:

@@ -128,7 +128,8 @@ def test_only_nodes_made_of_test_services_are_service_hosts():
 
     hosts = {node.name: node.service_host for group in kitchen.groups() for node in group.nodes}
     assert hosts == {"standalone": False, "single": False, "single-ceph": False,
-                     "cluster-controller": True, "cluster-primary": False, "cluster-secondary": False}
+                     "cluster-controller": True, "cluster-primary": False, "cluster-secondary": False,
+                     "pypi-controller": True, "pypi-glance": False}
 
 
 def test_the_service_hosts_image_has_the_test_services_packages():

@@ -4,7 +4,7 @@ configuration changes, and the switch that skips services."""
 from saltrender import load_pillar
 
 # As the glance user, through runuser (not runas: see glance/server/db.sls).
-MANAGE = "runuser -u glance -- glance-manage --config-file /etc/glance/glance-api.conf"
+MANAGE = "runuser -u glance -- /usr/bin/glance-manage --config-file /etc/glance/glance-api.conf"
 # glance_db's arguments (_states/glance_db.py): the schema check runs as the
 # glance user with Glance's Python on the file glance-manage reads.
 SCHEMA = {"name": "/etc/glance/glance-api.conf", "user": "glance", "python": "/usr/bin/python3",
