@@ -52,9 +52,11 @@ test: venv
 # (salt-requirements.txt, in .cache/deploy/venv; nothing of the development
 # tools): `make deploy [PILLAR=path/to/pillar.sls | SCENARIO=single]`. No
 # pillar: the standalone default. SCENARIO: a single-node suite of
-# .kitchen.yml, its test services included. See tools/deploy.py.
+# .kitchen.yml, its test services included. PYPI=<release>: that Glance
+# release from PyPI instead of the distribution's. See tools/deploy.py.
 deploy:
-	@python3 tools/deploy.py $(if $(PILLAR),--pillar "$(PILLAR)") $(if $(SCENARIO),--scenario "$(SCENARIO)")
+	@python3 tools/deploy.py $(if $(PILLAR),--pillar "$(PILLAR)") $(if $(SCENARIO),--scenario "$(SCENARIO)") \
+	  $(if $(PYPI),--pypi "$(PYPI)")
 
 # Benchmarks (print figures; not tests). First image seeding: converges the
 # single suite on BENCH_PLATFORM in a container and runs

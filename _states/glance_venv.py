@@ -42,6 +42,7 @@ NO_DISTRIBUTION = re.compile(r"Could not find a version that satisfies the requi
 UNREACHABLE = re.compile(r"(Failed to establish a new connection|Name or service not known|"
                          r"Temporary failure in name resolution|Connection refused|Network is unreachable|"
                          r"Read timed out|ConnectTimeoutError)")
+PINNED = re.compile(r"The user requested \(constraint\) (\S+)")
 CONFLICT = re.compile(r"(ResolutionImpossible|conflicting dependencies|Cannot install .*)")
 
 
@@ -95,21 +96,36 @@ def _run(command, timeout=None):
 
 
 def _pip_failure(output, python, no_binary):
-    """One line saying why pip failed, from its output."""
-    missing = NO_DISTRIBUTION.search(output)
-    if missing:
-        package = re.split(r"[<>=!~;\[ ]", missing.group(1), maxsplit=1)[0]
-        return (f"no distribution of {missing.group(1)} that this host may install: wheels only for Python "
-                f"{python}, except {', '.join(no_binary) or 'none'}; give a wheel (find_links) or allow "
-                f"building {package} (glance:server:install:build)")
+    """One line saying why pip failed, from its output. An unreachable
+    index comes first: pip then also finds no version of anything."""
     unreachable = UNREACHABLE.search(output)
     if unreachable:
         return f"the package index could not be reached ({unreachable.group(1)})"
+    allowed = f"wheels only for Python {python}, except {', '.join(no_binary) or 'none'}"
+    missing = NO_DISTRIBUTION.search(output)
+    if missing:
+        package = _name(missing.group(1))
+        return (f"no distribution of {missing.group(1)} that this host may install: {allowed}; give a wheel "
+                f"(find_links) or allow building {package} (glance:server:install:build)")
+    # With wheels only, a pinned package that has no wheel shows as a
+    # conflict with its pin.
+    pinned = PINNED.search(output)
+    if pinned:
+        package = _name(pinned.group(1))
+        cause = "; ".join(line.strip() for line in output.split("The conflict is caused by:", 1)[-1].splitlines()
+                          if " depends on " in line)
+        return (f"no distribution of {pinned.group(1)} that this host may install ({allowed}), or a requirement "
+                f"conflicts with that pin ({cause}); give a wheel (find_links) or allow building {package} "
+                f"(glance:server:install:build)")
     conflict = CONFLICT.search(output)
     if conflict:
         return f"the requirements cannot be met together with the constraints: {conflict.group(0)[:300]}"
     lines = [line for line in output.splitlines() if line.strip()]
     return lines[-1][:500] if lines else "no output"
+
+
+def _name(requirement):
+    return re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]
 
 
 def _link_modules(python, venv, modules):

@@ -114,7 +114,9 @@ def suite(name):
     return nodes[0]
 
 
-def write_config(pillar_file, scenario):
+def write_config(pillar_file, scenario, pypi_release=None):
+    """The generated top file, pillar and minion configuration; returns the
+    glance pillar. PYPI_RELEASE: that release from PyPI, over the pillar."""
     import yaml
 
     salt_dir, pillar_dir, file_root = (DEPLOY_DIR / d for d in ("salt", "pillar", "file_root"))
@@ -136,6 +138,8 @@ def write_config(pillar_file, scenario):
         top = {"base": {"*": ["glance"]}}
         pillars["glance.sls"] = pathlib.Path(pillar_file).read_text() if pillar_file else "{}\n"
         pillars["top.sls"] = yaml.safe_dump({"base": {"*": ["glance"]}})
+    if pypi_release:
+        pillars["glance.sls"] = yaml.safe_dump(with_pypi(yaml.safe_load(pillars["glance.sls"]) or {}, pypi_release))
     (salt_dir / "top.sls").write_text(yaml.safe_dump(top))
     for name, text in pillars.items():
         path = pillar_dir / name
@@ -158,6 +162,14 @@ def write_config(pillar_file, scenario):
     }
     (DEPLOY_DIR / "minion").write_text(yaml.safe_dump(minion))
     return yaml.safe_load(pillars.get("glance.sls") or "{}") or {}
+
+
+def with_pypi(pillar, release):
+    """PILLAR with Glance RELEASE installed from PyPI."""
+    server = pillar.setdefault("glance", {}).setdefault("server", {})
+    server["version"] = release
+    server.setdefault("install", {})["method"] = "pypi"
+    return pillar
 
 
 def salt_call(*args):
@@ -269,8 +281,8 @@ def how_to_use(pillar):
     say("  openstack image list      # the client: apt-get install python3-openstackclient")
 
 
-def apply(pillar_file, scenario):
-    pillar = write_config(pillar_file, scenario)
+def apply(pillar_file, scenario, pypi_release=None):
+    pillar = write_config(pillar_file, scenario, pypi_release)
     log = DEPLOY_DIR / "salt.log"
     offset = log.stat().st_size if log.is_file() else 0
     start = time.monotonic()
@@ -288,6 +300,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pillar", help="a pillar file with the glance key")
     parser.add_argument("--scenario", help="a single-node suite of .kitchen.yml, e.g. single")
+    parser.add_argument("--pypi", metavar="RELEASE",
+                        help="Glance RELEASE from PyPI (glance:server:install:method pypi), e.g. 2026.2")
     parser.add_argument("--apply", action="store_true", help=argparse.SUPPRESS)  # phase 2
     args = parser.parse_args()
     if args.pillar and args.scenario:
@@ -295,7 +309,7 @@ def main():
     if args.pillar and not pathlib.Path(args.pillar).is_file():
         fail(f"deploy: PILLAR={args.pillar}: no such file", 2)
     if args.apply:
-        apply(args.pillar, args.scenario)
+        apply(args.pillar, args.scenario, args.pypi)
         return
     if os.geteuid() != 0:
         fail("deploy: run it as root (sudo make deploy): it installs packages and services", 2)

@@ -113,7 +113,7 @@ def derive_install(glance, srv, releases, grains):
     python_version = str(pypi["python_version_by_osfinger"].get(grains.get("osfinger"), pypi["python_version"]))
     venv = f"{pypi['root']}/{glance['version']}"
     release = releases.get("pypi", {}).get(glance["version"])
-    requirements = [f"glance=={release['glance']}" if release else "glance", pypi["uwsgi"]]
+    requirements = [f"glance=={release['glance']}" if release else "glance", pypi["uwsgi"], *pypi["requirements"]]
     library = pypi["libraries"].get((srv.get("database") or {}).get("engine"))
     if library:
         requirements.append(library)

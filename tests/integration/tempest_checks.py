@@ -276,8 +276,16 @@ def write_conf(host, sections, password):
     assert (conf.user, conf.mode) == ("root", 0o600)
 
 
-def serve_http_image(host):
-    """Starts HTTP_UNIT; returns the URL of HTTP_IMAGE_FILE."""
+def serve_http_image(host, source=None):
+    """Starts HTTP_UNIT; returns the URL of HTTP_IMAGE_FILE. SOURCE: where
+    to fetch the file from first, on a node whose image source is another
+    host (the test services' port 8090 there is not one Glance's import
+    filtering allows)."""
+    if source:
+        fetch = (f"import urllib.request; urllib.request.urlretrieve("
+                 f"\"{source}/{HTTP_IMAGE_FILE}\", \"{HTTP_IMAGE_DIR}/{HTTP_IMAGE_FILE}\")")
+        cmd = host.run(f"mkdir -p {HTTP_IMAGE_DIR} && python3 -c {shlex.quote(fetch)}")
+        assert cmd.rc == 0, cmd.stderr
     # The address of the host's route out (a UDP connect sends nothing).
     probe = ("import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
              "s.connect((\"192.0.2.1\", 9)); print(s.getsockname()[0])")
@@ -320,11 +328,12 @@ def results(host):
     return {row["test"]: row["status"] for row in rows}
 
 
-def run_image_api(host, server, bootstrap, label, report, venv=None):
+def run_image_api(host, server, bootstrap, label, report, venv=None, image_source=None):
     """Installs Tempest, writes tempest.conf, runs TESTS and asserts that
     none failed. LABEL names the suite in the summary line that REPORT (a
     function of one line) prints. VENV: the virtualenv of a Glance from
-    PyPI (else the distribution's). Returns the counts."""
+    PyPI (else the distribution's). IMAGE_SOURCE: see serve_http_image.
+    Returns the counts."""
     platform = platform_name(host)
     if venv:
         major = glance_major(host, f"{venv}/bin/python")
@@ -338,7 +347,7 @@ def run_image_api(host, server, bootstrap, label, report, venv=None):
         assert major == expected_major, (f"{platform} runs Glance {major}, not {expected_major}: "
                                          "choose its Tempest again")
     install_seconds = install(host, version)
-    http_image = serve_http_image(host)
+    http_image = serve_http_image(host, image_source)
     try:
         write_conf(host, derive_conf(server, bootstrap, read_ini(host, API_CONF), major, http_image),
                    str(bootstrap["identity"]["admin_password"]))

@@ -19,5 +19,5 @@ def test_tempest_image_api(host, capsys):
             print(f"\n{line}", flush=True)
 
     counts = run_image_api(host, PILLAR["glance"]["server"], PILLAR["glance"]["bootstrap"], "pypi", report,
-                           venv=VENV)
+                           venv=VENV, image_source="http://controller:8090")
     assert counts["failed"] == 0
