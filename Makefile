@@ -65,10 +65,13 @@ deploy:
 # <name>, with one BENCH: a converged container of that suite kept with
 # KEEP_CONTAINERS=1, instead of a new one. Then the cost of a re-apply that changes nothing against an empty
 # apply, median of REAPPLY_RUNS, for the standalone and single suites on both
-# Debian releases (tests/harness/bench_reapply.py). `make bench BENCH=images`,
-# `BENCH=rbd` or `BENCH=reapply` runs one of them.
+# Debian releases (tests/harness/bench_reapply.py). Then the Glance node's
+# first apply from PyPI against the distribution's packages, the pypi suite on
+# BENCH_PLATFORM, and the virtualenv's size (tests/harness/bench_install.py).
+# `make bench BENCH=images`, `BENCH=rbd`, `BENCH=reapply` or `BENCH=install`
+# runs one of them.
 BENCH_PLATFORM ?= debian-12
-BENCH ?= images rbd reapply
+BENCH ?= images rbd reapply install
 REAPPLY_RUNS ?= 7
 bench: venv deps-converge
 ifneq (,$(filter images,$(BENCH)))
@@ -82,6 +85,10 @@ endif
 ifneq (,$(filter reapply,$(BENCH)))
 	CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" $(BIN)/python -m tests.harness.bench_reapply \
 	  --platforms debian-12,debian-13 --suites standalone,single --runs $(REAPPLY_RUNS)
+endif
+ifneq (,$(filter install,$(BENCH)))
+	CONTAINERS_CONF="$(CURDIR)/.ci/containers.conf" $(BIN)/python -m tests.harness.bench_install \
+	  --platform $(BENCH_PLATFORM)
 endif
 
 clean:

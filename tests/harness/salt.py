@@ -65,12 +65,15 @@ def describe(items):
     return "\n".join(f"  - {sid}: {comment}" for sid, comment in items) or "  (none)"
 
 
-def state_apply(container, node, label, test=False, env_vars=None, timeout=3600):
-    """Highstate of the container's minion (top file from the harness)."""
+def state_apply(container, node, label, test=False, env_vars=None, timeout=3600, pillar=None):
+    """Highstate of the container's minion (top file from the harness);
+    PILLAR: a pillar override (merged over the suite's)."""
     args = ["salt-call", "--local", "--retcode-passthrough", "--out=json",
             "--log-level=warning", "state.apply"]
     if test:
         args.append("test=True")
+    if pillar:
+        args.append("pillar=" + json.dumps(pillar))
     start = time.monotonic()
     proc = exec_(container, *args, check=False, timeout=timeout, env_vars=env_vars)
     seconds = time.monotonic() - start
