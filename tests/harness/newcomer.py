@@ -136,11 +136,11 @@ class NewcomerHost:
                 raise PodmanError(f"git {' '.join(command)} in {source} exited {proc.returncode}:\n{proc.stdout}")
         return source
 
-    def deploy(self, label, timeout=3600):
-        """`make deploy` as root in the clone, without a terminal; pip
-        reaches PyPI through the host's CA bundle (PIP_CERT)."""
+    def deploy(self, label, make_args=(), timeout=3600):
+        """`make deploy [MAKE_ARGS]` as root in the clone, without a
+        terminal; pip reaches PyPI through the host's CA bundle (PIP_CERT)."""
         pip_cert = ["-e", f"PIP_CERT={CA_MOUNT}"] if HOST_CA_BUNDLE.is_file() else []
-        cmd = ["podman", "exec", *pip_cert, "--workdir", CLONE, self.name, "make", "deploy"]
+        cmd = ["podman", "exec", *pip_cert, "--workdir", CLONE, self.name, "make", "deploy", *make_args]
         start = time.monotonic()
         proc = subprocess.run(cmd, env=env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=timeout)
@@ -164,6 +164,10 @@ class NewcomerHost:
 # The standalone suite's testinfra tests, run against the newcomer's host.
 STANDALONE_TESTS = "tests/integration/standalone"
 FIRST, SECOND = "first deploy", "second deploy"
+# Then, on a new bare host, the README's PyPI form.
+PYPI_RELEASE = "2026.2"
+PYPI_ARGS = (f"PYPI={PYPI_RELEASE}",)
+PYPI_FIRST, PYPI_SECOND = f"first deploy PYPI={PYPI_RELEASE}", f"second deploy PYPI={PYPI_RELEASE}"
 
 
 class NewcomerRun:
@@ -178,13 +182,17 @@ class NewcomerRun:
         # The command the first deploy suggests, run as printed: (command,
         # CompletedProcess), or None when it suggested none.
         self.suggested = None
+        # Likewise after the first PyPI deploy, and what serves then
+        # (the virtualenv's link and glance-api's ExecStart).
+        self.pypi_suggested = None
+        self.pypi_serving = None
 
     def record(self, step, seconds, **fields):
         report.record(os.environ["CONVERGE_RUN_ID"], group="newcomer", platform=self.host.platform,
                       node="-", step=step, seconds=round(seconds, 1), **fields)
 
-    def deploy(self, label):
-        run = self.host.deploy(label)
+    def deploy(self, label, make_args=()):
+        run = self.host.deploy(label, make_args)
         self.deploys[label] = run
         self.record(label, run.seconds, retcode=run.returncode, lines=len(run.lines))
         self.log(f"[newcomer {self.host.platform}] {label}: exit {run.returncode} in {run.seconds:.0f}s, "
@@ -205,6 +213,18 @@ class NewcomerRun:
         if commands:
             self.suggested = (commands[0], self.host.run_shell(commands[0]))
         self.deploy(SECOND)
+        # The PyPI form starts from a bare host too.
+        self.host.remove()
+        self.host.start()
+        if not self.deploy(PYPI_FIRST, PYPI_ARGS).succeeded():
+            return
+        self.host.install_test_tools()
+        commands = self.deploys[PYPI_FIRST].suggested_commands()
+        if commands:
+            self.pypi_suggested = (commands[0], self.host.run_shell(commands[0]))
+        self.pypi_serving = self.host.run_shell(
+            f"readlink /opt/glance/{PYPI_RELEASE} && systemctl show -p ExecStart --value glance-api")
+        self.deploy(PYPI_SECOND, PYPI_ARGS)
 
     def ran(self, label):
         if label not in self.deploys:

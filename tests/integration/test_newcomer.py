@@ -10,7 +10,10 @@ cloned inside it (tests/harness/newcomer.py); there, as root:
   prints no Salt error or warning (nor does the second one);
 * the standalone suite's testinfra tests (tests/integration/standalone) pass
   against the host (iproute2 is installed first: testinfra needs `ss`);
-* a second `make deploy` reports 0 changed and 0 failed.
+* a second `make deploy` reports 0 changed and 0 failed;
+* then, on a new bare host, `make deploy PYPI=2026.2` (Glance from PyPI)
+  succeeds, its curl line works, glance-api runs the virtualenv's uWSGI,
+  and a second one changes nothing.
 
 The wall times and the lines each deploy printed go to the run's report.
 Not a Kitchen suite: it runs in `make converge` next to test_converge.py,
@@ -22,7 +25,15 @@ import re
 
 import pytest
 
-from tests.harness.newcomer import FIRST, SECOND, STANDALONE_TESTS, newcomer_unit
+from tests.harness.newcomer import (
+    FIRST,
+    PYPI_FIRST,
+    PYPI_RELEASE,
+    PYPI_SECOND,
+    SECOND,
+    STANDALONE_TESTS,
+    newcomer_unit,
+)
 from tests.harness.selection import platforms_to_run, runs_newcomer
 
 
@@ -86,6 +97,32 @@ class NewcomerCheck:
         summary = run.summary()
         if run.returncode != 0 or summary is None or summary["changed"] or summary["failed"]:
             _fail_with_output(f"second make deploy: exit {run.returncode}, "
+                              f"{run.summary_line() or 'no summary line'}", run)
+
+
+    def test_pypi_deploy_succeeds_and_serves_from_the_virtualenv(self, newcomer):
+        run = newcomer.ran(PYPI_FIRST)
+        if not run.succeeded():
+            _fail_with_output(f"make deploy PYPI={PYPI_RELEASE}: exit {run.returncode}, "
+                              f"{run.summary_line() or 'no summary line'}", run)
+        serving = newcomer.pypi_serving
+        assert serving.returncode == 0, serving.stderr
+        link, exec_start = serving.stdout.split("\n", 1)
+        assert link.startswith(f"{PYPI_RELEASE}-"), serving.stdout
+        assert f"path=/opt/glance/{PYPI_RELEASE}/bin/uwsgi" in exec_start, serving.stdout
+
+    def test_pypi_suggested_command_lists_images(self, newcomer):
+        run = newcomer.ran(PYPI_FIRST)
+        assert newcomer.pypi_suggested, f"make deploy PYPI={PYPI_RELEASE} suggested no curl command:\n{run.tail()}"
+        command, proc = newcomer.pypi_suggested
+        assert proc.returncode == 0, f"{command}: exit {proc.returncode}: {proc.stderr}"
+        assert "images" in json.loads(proc.stdout), f"{command} printed {proc.stdout[:500]}"
+
+    def test_pypi_second_deploy_changes_nothing(self, newcomer):
+        run = newcomer.ran(PYPI_SECOND)
+        summary = run.summary()
+        if run.returncode != 0 or summary is None or summary["changed"] or summary["failed"]:
+            _fail_with_output(f"second make deploy PYPI={PYPI_RELEASE}: exit {run.returncode}, "
                               f"{run.summary_line() or 'no summary line'}", run)
 
 
