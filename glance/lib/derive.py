@@ -129,7 +129,8 @@ def derive_install(glance, srv, releases, grains):
         "venv": venv,
         "constraints_file": f"{venv}.constraints.txt",
         "requirements": requirements,
-        "no_binary": sorted(set(pypi["pure_sdists"]) | set(build if is_list(build) else [])),
+        "no_binary": sorted(set(pypi["pure_sdists"].get(glance["version"]) or [])
+                           | set(build if is_list(build) else [])),
         "link_modules": pypi["ceph_modules"] if any(s["type"] == "rbd" for s in glance["stores"]) else [],
         "paste_config": f"{venv}/etc/glance/glance-api-paste.ini",
     })

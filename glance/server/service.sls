@@ -23,8 +23,9 @@ glance-server-service-{{ service }}-running:
   service.running:
     - name: {{ service }}
     - enable: true
-    {#- The runtime mask of glance.server.install, on a fresh host. #}
-    - unmask: true
+    {#- The runtime mask of glance.server.install, on a fresh host. Only
+        that one: Salt's check for a persistent mask logs an error when the
+        unit is a file in /etc/systemd/system (the formula's uWSGI unit). #}
     - unmask_runtime: true
     - watch:
       {#- A new virtualenv (PyPI) or new packages: the code changed. #}

@@ -3,7 +3,10 @@ virtualenv state with what the pillar implies, the release's constraints
 file, the formula's uWSGI unit on the virtualenv's uWSGI, glance-manage,
 paste file and metadata definitions from the virtualenv; and each refusal
 asserted by its message."""
+import pathlib
+
 import pytest
+import yaml
 
 from saltrender import RenderError, load_pillar
 
@@ -86,7 +89,7 @@ def test_2024_1_uses_the_wsgi_script_and_may_build_netifaces(render):
     rendered = render("debian-12", pypi("2024.1", install={"method": "pypi", "build": ["netifaces"]}))
     _, _, venv = rendered.function(VENV_STATE)
     assert venv["requirements"][0] == "glance==28.2.0"
-    assert venv["no_binary"] == ["netifaces", "simplegeneric"]
+    assert venv["no_binary"] == ["netifaces", "pyinotify", "pyperclip", "simplegeneric"]
     assert packages(rendered) == ["python3-venv", "gcc", "python3-dev"]
     ini = rendered.ini("/etc/glance/glance-api-uwsgi.ini")
     assert ini.get("uwsgi", "wsgi-file") == "/opt/glance/2024.1/bin/glance-wsgi-api"
@@ -175,3 +178,15 @@ def test_a_host_with_the_distributions_glance_is_not_moved(render):
     assert ("glance:server:install:method: pypi, but the distribution's dpkg package is installed; this formula "
             "does not move a host from packages to PyPI: remove the packages (the configuration, database and "
             "images stay), then apply again") in str(error.value)
+
+
+def test_each_release_from_pypi_lists_its_pure_python_source_packages():
+    parameters = pathlib.Path(__file__).resolve().parents[2] / "glance" / "parameters"
+    releases = yaml.safe_load((parameters / "releases.yaml").read_text())["pypi"]
+    pure_sdists = yaml.safe_load((parameters / "defaults.yaml").read_text())["pypi"]["pure_sdists"]
+    # A release without its list would fail at apply time on a sdist-only pin.
+    assert sorted(pure_sdists) == sorted(releases)
+    for release, names in pure_sdists.items():
+        pinned = (parameters.parent / "files" / "constraints" / f"{release}.txt").read_text()
+        for name in names:
+            assert f"\n{name}===" in pinned, (release, name)

@@ -50,7 +50,7 @@ def test_unreachable_index_fails_naming_it_and_switches_nothing(host, before):
 def test_a_build_the_pillar_does_not_allow_fails_naming_the_package(host, before):
     """Without simplegeneric among the allowed source packages (a lookup
     override), pip finds no wheel for it."""
-    rc, states = apply_install(host, {"lookup": {"pypi": {"pure_sdists": []}}})
+    rc, states = apply_install(host, {"lookup": {"pypi": {"pure_sdists": {"2026.2": []}}}})
     assert rc != 0
     comment = states[VENV_STATE]["comment"]
     assert "no distribution of simplegeneric===0.8.1 that this host may install (wheels only for Python 3." \
