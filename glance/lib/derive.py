@@ -15,6 +15,7 @@ defaults of them, plus:
   manage_services           services and database actions are managed
   install                   how Glance is installed (derive_install)
   bin_dir, python           where Glance's commands and Python are
+  image_import              import methods and web-download's filtering
 and, in glance:server, the engines a pillar implies, RabbitMQ's endpoints,
 the notification settings and ceph:mon_host as a list.
 
@@ -23,6 +24,8 @@ Jinja compiles its templates again for each of them. A value of the wrong
 shape is left as it is for validate.py to refuse with its message.
 """
 import copy
+import ipaddress
+import re
 
 
 def merged(base, update):
@@ -80,6 +83,7 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     derive_notification(glance, srv, server)
     derive_stores(glance, server)
     derive_install(glance, srv, releases, grains)
+    derive_import(glance, srv)
     if isinstance(srv.get("ceph"), dict) and isinstance(srv["ceph"].get("mon_host"), str):
         srv["ceph"]["mon_host"] = [srv["ceph"]["mon_host"]]
     if isinstance(srv.get("bind"), dict):
@@ -227,6 +231,81 @@ def derive_stores(glance, given):
         default_store = stores[0]["id"]
     glance["stores"] = stores
     glance["default_store"] = str(default_store) if default_store is not None else None
+
+
+def normalized_host(host):
+    """HOST as Glance compares it: an address in its standard form (IPv6
+    compressed, without brackets), a name in lower case."""
+    host = str(host).strip().strip("[]").lower()
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host
+
+
+def mon_hosts(mon_host):
+    """The hosts of Ceph's mon_host entries: "host", "host:port",
+    "[v2:addr:port/0,v1:addr:port/0]" or "[ipv6]:port", comma- or
+    space-separated."""
+    hosts = []
+    for entry in mon_host if is_list(mon_host) else [mon_host]:
+        for item in re.split(r"[\s,]+", str(entry or "")):
+            item = re.sub(r"^\[?v[12]:", "", item).split("/")[0].rstrip("]")
+            if item.startswith("["):
+                hosts.append(item[1:].split("]")[0])
+            elif item.count(":") == 1:
+                hosts.append(item.split(":")[0])
+            elif item:
+                hosts.append(item)
+    return hosts
+
+
+def service_hosts(srv):
+    """The hosts of the deployment's services as the pillar names them."""
+    hosts = []
+    for key in ("database", "identity", "message_queue", "registry"):
+        section = srv.get(key)
+        if isinstance(section, dict) and section.get("host"):
+            hosts.append(section["host"])
+    for key in ("message_queue", "cache"):
+        members = (srv.get(key) or {}).get("members") if isinstance(srv.get(key), dict) else None
+        for member in members if is_list(members) else []:
+            if isinstance(member, dict) and member.get("host"):
+                hosts.append(member["host"])
+    if isinstance(srv.get("ceph"), dict):
+        hosts.extend(mon_hosts(srv["ceph"].get("mon_host")))
+    bind = srv.get("bind") if isinstance(srv.get("bind"), dict) else {}
+    if bind.get("address"):
+        hosts.append(bind["address"])
+    return hosts
+
+
+def derive_import(glance, srv):
+    """glance:server:import as the map's image_import: the import methods
+    (the pillar's, else glance-direct, web-download and, with two stores or
+    more, copy-image) and the [import_filtering_opts] to write. Without an
+    allowlist, web-download is refused the blocked hosts of the map and the
+    services' hosts."""
+    given = srv.get("import") if isinstance(srv.get("import"), dict) else {}
+    filtering = given.get("filtering") if isinstance(given.get("filtering"), dict) else {}
+    methods = given.get("methods")
+    if methods is None:
+        methods = ["glance-direct", "web-download"]
+        if glance["features"]["multistore"] and \
+                len([s for s in glance["stores"] if s["type"] != "http"]) > 1:
+            methods.append("copy-image")
+    options = {}
+    for key in ("allowed_schemes", "disallowed_schemes", "allowed_ports", "disallowed_ports"):
+        if is_list(filtering.get(key)) and filtering[key]:
+            options[key] = list(filtering[key])
+    if is_list(filtering.get("allowed_hosts")) and filtering["allowed_hosts"]:
+        options["allowed_hosts"] = [normalized_host(host) for host in filtering["allowed_hosts"]]
+    else:
+        pillar_hosts = filtering.get("disallowed_hosts") if is_list(filtering.get("disallowed_hosts")) else []
+        blocked = {normalized_host(host) for host in [*glance["import_blocked_hosts"], *service_hosts(srv),
+                                                      *pillar_hosts] if host}
+        options["disallowed_hosts"] = sorted(blocked)
+    glance["image_import"] = {"methods": methods, "filtering": options}
 
 
 def api_endpoint(address, port):

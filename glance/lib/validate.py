@@ -11,7 +11,7 @@ import numbers
 # Keys of glance:server that hold a mapping (notification may also be a
 # bool, stores a list).
 MAPPINGS = ("bind", "database", "identity", "message_queue", "notification", "cache", "storage", "stores",
-            "ceph", "image_cache", "policy", "config", "registry")
+            "ceph", "image_cache", "policy", "config", "registry", "import")
 STORE_TYPES = ("file", "rbd", "cinder", "s3", "http")
 
 
@@ -46,6 +46,7 @@ def check(glance, given):
     check_stores(glance, given)
     check_ceph(glance["server"]["ceph"])
     check_policy_and_config(glance["server"])
+    check_import(glance, given)
 
 
 def check_shapes(given):
@@ -239,3 +240,53 @@ def check_policy_and_config(srv):
         for section, keys in sections.items():
             if keys is not None and not isinstance(keys, dict):
                 raise Invalid(f"config:{name}:{section}", "expected a mapping of key to value (null removes a key)")
+
+
+# Import methods by the feature of releases.yaml that brings them.
+IMPORT_METHODS = {"glance-direct": "image_import", "web-download": "image_import",
+                  "copy-image": "multistore", "glance-download": "import_glance_download"}
+
+
+def check_import(glance, given):
+    """glance:server:import: known methods the release has, copy-image only
+    with two stores to copy between, and filtering lists of the right kind."""
+    given = given.get("import") or {}
+    if not given:
+        return
+    if not glance["features"]["image_import"]:
+        raise Invalid("import", f"image import needs Queens or newer; version {glance['version']} has none")
+    methods = given.get("methods")
+    if methods is not None:
+        if not is_list(methods):
+            raise Invalid("import:methods", f"expected a list of import methods, got {methods}")
+        for method in methods:
+            if method not in IMPORT_METHODS:
+                raise Invalid("import:methods", f"unknown import method {method}; expected some of "
+                              f"{', '.join(IMPORT_METHODS)}")
+            if not glance["features"][IMPORT_METHODS[method]]:
+                raise Invalid("import:methods", f"version {glance['version']} has no {method} import method")
+        if "copy-image" in methods and len([s for s in glance["stores"] if s["type"] != "http"]) < 2:
+            raise Invalid("import:methods", "copy-image copies between stores and needs two stores or more")
+    filtering = given.get("filtering")
+    if filtering is None:
+        return
+    if not isinstance(filtering, dict):
+        raise Invalid("import:filtering", f"expected a mapping, got {filtering}")
+    for key, value in filtering.items():
+        if value is None:
+            continue
+        if not is_list(value):
+            raise Invalid(f"import:filtering:{key}", f"expected a list, got {value}")
+        for item in value:
+            if key.endswith("_ports"):
+                if isinstance(item, bool) or not isinstance(item, int) or not 0 < item < 65536:
+                    raise Invalid(f"import:filtering:{key}", f"expected port numbers, got {item}")
+            elif key.endswith("_schemes"):
+                if item not in ("http", "https"):
+                    raise Invalid(f"import:filtering:{key}",
+                                  f"web-download fetches over http and https only, got {item}")
+            elif not isinstance(item, str) or not item or any(c in item for c in "/, "):
+                raise Invalid(f"import:filtering:{key}", f"expected host names or addresses, got {item}")
+    if filtering.get("allowed_schemes") == []:
+        raise Invalid("import:filtering:allowed_schemes", "an empty list allows every scheme; leave web-download "
+                      "out of import:methods to turn it off")

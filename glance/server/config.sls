@@ -41,6 +41,27 @@ glance-server-config-policy-file-managed:
     - require:
       - sls: {{ tplroot }}.server.install
 
+{#- The Security Guide's Check-Image-01/02 for every file in the directory,
+    the packages' own (paste file, metadata definitions, rootwrap) included:
+    root:glance, 0640, the directory 0750. #}
+glance-server-config-dir-file-directory:
+  file.directory:
+    - name: {{ glance.config_dir }}
+    - user: root
+    - group: {{ glance.group }}
+    - dir_mode: '0750'
+    - file_mode: '0640'
+    - recurse:
+      - user
+      - group
+      - mode
+    - require:
+      - sls: {{ tplroot }}.server.install
+      - file: glance-server-config-policy-file-managed
+{%- for id in inifiles %}
+      - file: glance-server-config-{{ id }}-file-managed
+{%- endfor %}
+
 {%- if glance.api_server == 'uwsgi' and glance.uwsgi.manage_unit %}
 
 glance-server-config-uwsgi-unit-file-managed:

@@ -57,6 +57,24 @@ def assert_private(host, path):
     assert (conf.user, conf.group, conf.mode) == ("root", "glance", 0o640), path
 
 
+def assert_security_guide_checks(host, keystone):
+    """The OpenStack Security Guide's image service checks: every file in
+    /etc/glance, the packages' own included, root:glance and 0640 or
+    stricter, every directory root:glance 0750 (Check-Image-01, 02); with
+    KEYSTONE, Keystone authenticates (Check-Image-03: the paste flavor)."""
+    listing = host.run("find /etc/glance -printf '%y %u %g %m %p\\n'")
+    assert listing.rc == 0 and listing.stdout.strip(), listing.stderr
+    for line in listing.stdout.splitlines():
+        kind, user, group, mode, path = line.split(" ", 4)
+        assert (user, group) == ("root", "glance"), line
+        if kind == "d":
+            assert mode == "750", line
+        else:
+            assert kind == "f" and int(mode, 8) & 0o137 == 0, line
+    flavor = read_ini(host, API_CONF).get("paste_deploy", "flavor", fallback="")
+    assert ("keystone" in flavor) is keystone, flavor
+
+
 def assert_service_running(host, name):
     # systemctl itself: Salt's service result proves nothing.
     active = host.run(f"systemctl is-active {name}")
@@ -271,8 +289,13 @@ elif op == "delete":
 def glance_client(host, credentials, *args):
     """GLANCE_CLIENT with the given OS_* settings (and OS_ENDPOINT), read
     from a file readable by root only; returns its JSON output or None."""
+    return run_client(host, credentials, GLANCE_CLIENT, *args)
+
+
+def run_client(host, credentials, script, *args):
+    """SCRIPT (Python) on the host as glance_client runs GLANCE_CLIENT."""
     _write_openrc(host, credentials)
-    cmd = host.run(f". {OPENRC} && python3 -c {shlex.quote(GLANCE_CLIENT)} "
+    cmd = host.run(f". {OPENRC} && python3 -c {shlex.quote(script)} "
                    + " ".join(shlex.quote(str(a)) for a in args))
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
     return json.loads(cmd.stdout) if cmd.stdout.strip() else None
@@ -367,6 +390,12 @@ def apply_suite_pillar_once(host, done):
 def changed_or_failed(states):
     """{id: comment} of the states of a run that changed or failed anything."""
     return {k: v["comment"] for k, v in states.items() if v.get("changes") or v["result"] is not True}
+
+
+def failed_first(states):
+    """{id: comment} of the states that failed, else changed_or_failed: a
+    failure's message is not cut off among the changes of a long run."""
+    return {k: v["comment"] for k, v in states.items() if v["result"] is False} or changed_or_failed(states)
 
 
 def salt_call_shown(host, *args):

@@ -293,8 +293,8 @@ def test_multistore(render, platform):
     rendered = render(platform, load_pillar("multistore"))
     api = rendered.ini(API)
     assert api.get("DEFAULT", "enabled_backends") == "local:file,ceph:rbd,web:http,volumes:cinder"
-    # Stores to copy between: Glance's default import methods, copy-image included.
-    assert not api.has_option("DEFAULT", "enabled_import_methods")
+    # Stores to copy between: copy-image among the import methods.
+    assert api.get("DEFAULT", "enabled_import_methods") == "['glance-direct', 'web-download', 'copy-image']"
     assert_section(api, "glance_store", {"default_backend": "ceph"})
     assert_section(api, "local", {
         "filesystem_store_datadir": "/srv/glance/images",
@@ -411,3 +411,65 @@ def test_assert_section_fails_for_a_missing_section():
     assert_section(parser, "present", {})
     with pytest.raises(AssertionError):
         assert_section(parser, "absent", {})
+
+
+BLOCKED_ALWAYS = ["0.0.0.0", "127.0.0.1", "169.254.169.254", "::", "::1", "fe80::a9fe:a9fe", "localhost"]
+
+
+def test_web_download_refused_the_control_plane_by_default(render, platform):
+    api = render(platform, load_pillar("multistore")).ini(API)
+    # The metadata service, loopback and every service host the pillar names.
+    assert_section(api, "import_filtering_opts", {
+        "allowed_schemes": "http,https",
+        "allowed_ports": "80,443",
+        "disallowed_hosts": ",".join(sorted(BLOCKED_ALWAYS + ["10.0.0.21", "10.0.0.22", "keystone.example.org",
+                                                              "rabbit.example.org"])),
+    })
+
+
+def test_web_download_blocks_the_ceph_monitors_and_this_hosts_addresses(render):
+    pillar = load_pillar("single_ceph")
+    pillar["glance"]["server"]["ceph"]["mon_host"] = ["[v2:10.1.0.1:3300/0,v1:10.1.0.1:6789/0]", "mon2:6789",
+                                                      "[2001:db8::7]:6789"]
+    pillar["glance"]["server"]["bind"] = {"address": "10.2.0.9", "port": 9292}
+    api = render("debian-12", pillar).ini(API)
+    blocked = api.get("import_filtering_opts", "disallowed_hosts").split(",")
+    for host in ["10.1.0.1", "mon2", "2001:db8::7", "10.2.0.9", *BLOCKED_ALWAYS]:
+        assert host in blocked, host
+
+
+def test_web_download_filtering_and_methods_from_the_pillar(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["import"] = {
+        "methods": ["glance-direct"],
+        "filtering": {"allowed_schemes": ["https"], "disallowed_hosts": ["10.9.9.9", "Internal.Example.org"],
+                      "allowed_ports": [443, 8443], "disallowed_ports": [22]},
+    }
+    api = render("debian-12", pillar).ini(API)
+    assert api.get("DEFAULT", "enabled_import_methods") == "['glance-direct']"
+    filtering = options(api, "import_filtering_opts")
+    assert (filtering["allowed_schemes"], filtering["allowed_ports"], filtering["disallowed_ports"]) == \
+        ("https", "443,8443", "22")
+    # The pillar's hosts are added to the formula's, as Glance compares them.
+    blocked = filtering["disallowed_hosts"].split(",")
+    assert {"10.9.9.9", "internal.example.org", "169.254.169.254"} <= set(blocked)
+    assert "allowed_hosts" not in filtering and "disallowed_schemes" not in filtering
+
+
+def test_an_allowlist_of_hosts_replaces_the_blocklist(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["import"] = {"filtering": {"allowed_hosts": ["mirror.example.org", "2001:DB8:0::5"]}}
+    api = render("debian-12", pillar).ini(API)
+    filtering = options(api, "import_filtering_opts")
+    # Glance obeys only the allowlist when both are given: the formula
+    # writes only it.
+    assert filtering["allowed_hosts"] == "mirror.example.org,2001:db8::5"
+    assert "disallowed_hosts" not in filtering
+
+
+def test_no_import_options_before_queens(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["version"] = "pike"
+    api = render("debian-12", pillar).ini(API)
+    assert_no_section(api, "import_filtering_opts")
+    assert not api.has_option("DEFAULT", "enabled_import_methods")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import conftest
-from saltrender import REPO, load_pillar, with_version
+from saltrender import REPO, RenderError, load_pillar, with_version
 
 API = "/etc/glance/glance-api.conf"
 REGISTRY = "/etc/glance/glance-registry.conf"
@@ -219,6 +219,7 @@ PROBES = {
     "mq_ha_tls": _MQ_HA_TLS,
     "noauth": {},
     "uwsgi": {"glance": {"lookup": {"api_server": "uwsgi"}}},
+    "glance_download": {"glance": {"server": {"import": {"methods": ["glance-direct", "glance-download"]}}}},
 }
 
 
@@ -246,6 +247,19 @@ def _db_check(rendered):
 def _wsgi_module(rendered):
     uwsgi = dict(rendered.ini("/etc/glance/glance-api-uwsgi.ini").items("uwsgi"))
     return uwsgi.get("module") == "glance.wsgi.api:application" and "wsgi-file" not in uwsgi
+
+
+def _import_method(method):
+    """The pillar's METHOD written, or refused at render time for the release."""
+    def effect(render_probe):
+        try:
+            rendered = render_probe()
+        except RenderError as error:
+            assert f"has no {method} import method" in str(error), error
+            return False
+        return method in rendered.ini(API).get("DEFAULT", "enabled_import_methods")
+    effect.takes_render = True
+    return effect
 
 
 def _noauth_grants_publicize_image(rendered):
@@ -277,6 +291,8 @@ FEATURES = {
                                             _has("keystone_authtoken", "service_token_roles_required")),
     "pymysql": Feature(("liberty", None), "single", _pymysql),
     "multistore": Feature(("ussuri", None), "single", _has("DEFAULT", "enabled_backends")),
+    "image_import": Feature(("queens", None), "single", _has("import_filtering_opts", "disallowed_hosts")),
+    "import_glance_download": Feature(("zed", None), "glance_download", _import_method("glance-download")),
     "policy_yaml": Feature(("wallaby", None), "single", _has_file("/etc/glance/policy.yaml")),
     "db_check": Feature(("queens", None), "single", _db_check),
     "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),
@@ -298,7 +314,10 @@ def test_feature_spans_are_the_known_ones():
 
 def _effect_at(render, feature, major):
     pillar = with_version(PROBES[feature.probe], RELEASE_OF[major])
-    effect = feature.effect(render("debian-12", pillar))
+    if getattr(feature.effect, "takes_render", False):
+        effect = feature.effect(lambda: render("debian-12", pillar))
+    else:
+        effect = feature.effect(render("debian-12", pillar))
     assert isinstance(effect, bool)
     return effect
 

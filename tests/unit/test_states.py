@@ -102,3 +102,13 @@ def test_parts_apply_on_their_own(render):
     for part in ["install", "config", "storage", "db", "service"]:
         rendered = render("debian-12", load_pillar("single"), sls=f"glance.server.{part}")
         assert any(state_id.startswith(f"glance-server-{part}") for state_id in rendered.states), part
+
+
+def test_every_file_of_the_config_dir_is_root_glance_0640(render):
+    for platform in ("debian-12", "rocky-9"):
+        rendered = render(platform, load_pillar("single"))
+        module, function, directory = rendered.function("glance-server-config-dir-file-directory")
+        assert (module, function) == ("file", "directory")
+        assert (directory["name"], directory["user"], directory["group"]) == ("/etc/glance", "root", "glance")
+        assert (directory["dir_mode"], directory["file_mode"]) == ("0750", "0640")
+        assert directory["recurse"] == ["user", "group", "mode"]

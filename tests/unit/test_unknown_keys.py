@@ -73,7 +73,7 @@ UNKNOWN = {
     "nothing close": (
         server(colour="blue"),
         "glance:server:colour: unknown key; known keys: bind, cache, ceph, config, database, default_store, "
-        "enable_v1_api, enabled, identity, image_cache, image_seeding, images, install, manage_services, "
+        "enable_v1_api, enabled, identity, image_cache, image_seeding, images, import, install, manage_services, "
         "message_queue, notification, policy, registry, role, show_image_direct_url, show_multiple_locations, "
         "storage, stores, version, workers"),
     "nothing close, nested": (

@@ -137,6 +137,41 @@ CASES = {
     "policy rule of the wrong type": (
         server(policy={"publicize_image": {"role": "admin"}}),
         "glance:server:policy:publicize_image: expected a rule string or a list of alternatives"),
+    "import on a release without it": (
+        server(version="pike", **{"import": {"methods": ["glance-direct"]}}),
+        "glance:server:import: image import needs Queens or newer; version pike has none"),
+    "unknown import method": (
+        server(**{"import": {"methods": ["glance-direct", "copy-from"]}}),
+        "glance:server:import:methods: unknown import method copy-from; expected some of glance-direct, "
+        "web-download, copy-image, glance-download"),
+    "import methods not a list": (
+        server(**{"import": {"methods": "web-download"}}),
+        "glance:server:import:methods: expected a list of import methods, got web-download"),
+    "copy-image with one store": (
+        server(version="2025.1", **{"import": {"methods": ["glance-direct", "copy-image"]}}),
+        "glance:server:import:methods: copy-image copies between stores and needs two stores or more"),
+    "import method newer than the release": (
+        server(version="yoga", **{"import": {"methods": ["glance-download"]}}),
+        "glance:server:import:methods: version yoga has no glance-download import method"),
+    "import filtering not a mapping": (
+        server(**{"import": {"filtering": ["127.0.0.1"]}}),
+        "glance:server:import:filtering: expected a mapping, got ['127.0.0.1']"),
+    "import port not a number": (
+        server(**{"import": {"filtering": {"allowed_ports": [443, "http"]}}}),
+        "glance:server:import:filtering:allowed_ports: expected port numbers, got http"),
+    "import scheme web-download cannot fetch": (
+        server(**{"import": {"filtering": {"allowed_schemes": ["https", "file"]}}}),
+        "glance:server:import:filtering:allowed_schemes: web-download fetches over http and https only, got file"),
+    "import schemes emptied": (
+        server(**{"import": {"filtering": {"allowed_schemes": []}}}),
+        "glance:server:import:filtering:allowed_schemes: an empty list allows every scheme; leave web-download "
+        "out of import:methods to turn it off"),
+    "import host with a path": (
+        server(**{"import": {"filtering": {"disallowed_hosts": ["10.0.0.5/24"]}}}),
+        "glance:server:import:filtering:disallowed_hosts: expected host names or addresses, got 10.0.0.5/24"),
+    "import filtering list not a list": (
+        server(**{"import": {"filtering": {"allowed_hosts": "mirror.example.org"}}}),
+        "glance:server:import:filtering:allowed_hosts: expected a list, got mirror.example.org"),
 }
 
 

@@ -20,6 +20,7 @@ from glance_checks import (
     assert_private,
     assert_schema_current,
     assert_secrets_not_on_command_lines,
+    assert_security_guide_checks,
     assert_service_running,
     glance_client,
     rbd_image_digests,
@@ -108,6 +109,10 @@ def hostname(host):
 
 def test_files_are_private(host):
     assert_private(host, API_CONF)
+
+
+def test_security_guide_checks(host):
+    assert_security_guide_checks(host, keystone=True)
 
 
 def test_members_and_shared_settings(api):

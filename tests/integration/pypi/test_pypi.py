@@ -18,6 +18,7 @@ from glance_checks import (
     assert_private,
     assert_schema_current,
     assert_secrets_not_on_command_lines,
+    assert_security_guide_checks,
     assert_service_running,
     glance_client,
     glance_user_env,
@@ -152,6 +153,10 @@ def test_user_and_directories_as_the_packages_make_them(host):
     for path in (API_CONF, UWSGI_INI, "/etc/glance/policy.yaml", "/etc/ceph/ceph.conf",
                  f"/etc/ceph/ceph.client.{STORAGE['user']}.keyring"):
         assert_private(host, path)
+
+
+def test_security_guide_checks(host):
+    assert_security_guide_checks(host, keystone=True)
 
 
 def test_schema_current(host):

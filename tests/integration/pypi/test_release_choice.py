@@ -15,6 +15,7 @@ from test_pypi import PILLAR, RELEASES, SEEDED_SHA256, UWSGI_INI
 
 from glance_checks import (
     changed_or_failed,
+    failed_first,
     glance_client,
     glance_user_env,
     read_ini,
@@ -61,7 +62,7 @@ def second(host):
         pytest.skip(f"no second release chosen for {platform(host)}")
     release, build = wanted
     rc, states = salt_call(host, "state.apply", "glance", override(release, build))
-    assert rc == 0, changed_or_failed(states)
+    assert rc == 0, failed_first(states)
     return release, build, states
 
 

@@ -18,6 +18,7 @@ from glance_checks import (
     assert_schema_behind_is_detected,
     assert_schema_current,
     assert_secrets_not_on_command_lines,
+    assert_security_guide_checks,
     assert_service_running,
     openstack,
     read_ini,
@@ -54,6 +55,10 @@ def test_packages_installed(host):
 def test_files_are_private(host):
     for path in [API_CONF, "/etc/glance/policy.yaml"]:
         assert_private(host, path)
+
+
+def test_security_guide_checks(host):
+    assert_security_guide_checks(host, keystone=True)
 
 
 def test_database_connection(api):

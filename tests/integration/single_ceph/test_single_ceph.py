@@ -18,6 +18,7 @@ from glance_checks import (
     assert_private,
     assert_schema_current,
     assert_secrets_not_on_command_lines,
+    assert_security_guide_checks,
     assert_service_running,
     read_ini,
     wait_listening,
@@ -60,6 +61,10 @@ def test_ceph_conf_names_the_monitors(host):
     # glance-api's client waits for Ceph at most ceph:op_timeout (default 60 s).
     assert dict(conf.items(client)) == {
         "client_mount_timeout": "60", "rados_mon_op_timeout": "60", "rados_osd_op_timeout": "60"}
+
+
+def test_security_guide_checks(host):
+    assert_security_guide_checks(host, keystone=True)
 
 
 def test_rbd_store_options(api):

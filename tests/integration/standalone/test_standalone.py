@@ -17,6 +17,7 @@ from glance_checks import (
     assert_clean_logs,
     assert_schema_behind_is_detected,
     assert_schema_current,
+    assert_security_guide_checks,
     assert_service_running,
     read_ini,
 )
@@ -116,6 +117,10 @@ def test_api_conf_owner_group_mode(host):
     assert conf.user == "root"
     assert conf.group == "glance"
     assert conf.mode == 0o640
+
+
+def test_security_guide_checks(host):
+    assert_security_guide_checks(host, keystone=False)
 
 
 def test_api_conf_uses_sqlite(api_conf):
