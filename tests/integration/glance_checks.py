@@ -23,9 +23,11 @@ ABORTED_UPLOAD = (r"DisconnectionError: The client disconnected while sending th
                   r"|could not be found after upload\. The image may have been deleted during the upload"
                   r"|Image status transition from deleted to saving is not allowed")
 # Namespaces of Glance's own generator config for glance-api.conf
-# (etc/oslo-config-generator/glance-api.conf, the same from Zed to 2025.1).
+# (etc/oslo-config-generator/glance-api.conf, the same from Zed to 2025.1),
+# and "glance", the image import options ([import_filtering_opts]) that
+# glance-image-import.conf documents and glance-api.conf may hold as well.
 VALIDATOR_NAMESPACES = [
-    "castellan.config", "glance.api", "glance.store", "os_brick", "glance.multi_store",
+    "glance", "castellan.config", "glance.api", "glance.store", "os_brick", "glance.multi_store",
     "oslo.concurrency", "oslo.messaging", "oslo.db", "oslo.policy",
     "keystonemiddleware.auth_token", "oslo.limit", "oslo.log", "oslo.middleware.cors",
     "oslo.middleware.healthcheck", "oslo.middleware.http_proxy_to_wsgi", "oslo.reports",

@@ -420,10 +420,10 @@ def test_web_download_refused_the_control_plane_by_default(render, platform):
     api = render(platform, load_pillar("multistore")).ini(API)
     # The metadata service, loopback and every service host the pillar names.
     assert_section(api, "import_filtering_opts", {
-        "allowed_schemes": "http,https",
-        "allowed_ports": "80,443",
-        "disallowed_hosts": ",".join(sorted(BLOCKED_ALWAYS + ["10.0.0.21", "10.0.0.22", "keystone.example.org",
-                                                              "rabbit.example.org"])),
+        "allowed_schemes": "[http, https]",
+        "allowed_ports": "[80, 443]",
+        "disallowed_hosts": "[" + ", ".join(sorted(BLOCKED_ALWAYS + ["10.0.0.21", "10.0.0.22",
+                                                                    "keystone.example.org", "rabbit.example.org"])) + "]",
     })
 
 
@@ -433,7 +433,7 @@ def test_web_download_blocks_the_ceph_monitors_and_this_hosts_addresses(render):
                                                       "[2001:db8::7]:6789"]
     pillar["glance"]["server"]["bind"] = {"address": "10.2.0.9", "port": 9292}
     api = render("debian-12", pillar).ini(API)
-    blocked = api.get("import_filtering_opts", "disallowed_hosts").split(",")
+    blocked = api.get("import_filtering_opts", "disallowed_hosts").strip("[]").split(", ")
     for host in ["10.1.0.1", "mon2", "2001:db8::7", "10.2.0.9", *BLOCKED_ALWAYS]:
         assert host in blocked, host
 
@@ -449,9 +449,9 @@ def test_web_download_filtering_and_methods_from_the_pillar(render):
     assert api.get("DEFAULT", "enabled_import_methods") == "['glance-direct']"
     filtering = options(api, "import_filtering_opts")
     assert (filtering["allowed_schemes"], filtering["allowed_ports"], filtering["disallowed_ports"]) == \
-        ("https", "443,8443", "22")
+        ("[https]", "[443, 8443]", "[22]")
     # The pillar's hosts are added to the formula's, as Glance compares them.
-    blocked = filtering["disallowed_hosts"].split(",")
+    blocked = filtering["disallowed_hosts"].strip("[]").split(", ")
     assert {"10.9.9.9", "internal.example.org", "169.254.169.254"} <= set(blocked)
     assert "allowed_hosts" not in filtering and "disallowed_schemes" not in filtering
 
@@ -463,7 +463,7 @@ def test_an_allowlist_of_hosts_replaces_the_blocklist(render):
     filtering = options(api, "import_filtering_opts")
     # Glance obeys only the allowlist when both are given: the formula
     # writes only it.
-    assert filtering["allowed_hosts"] == "mirror.example.org,2001:db8::5"
+    assert filtering["allowed_hosts"] == "[mirror.example.org, 2001:db8::5]"
     assert "disallowed_hosts" not in filtering
 
 

@@ -190,3 +190,19 @@ def test_each_release_from_pypi_lists_its_pure_python_source_packages():
         pinned = (parameters.parent / "files" / "constraints" / f"{release}.txt").read_text()
         for name in names:
             assert f"\n{name}===" in pinned, (release, name)
+
+
+def test_up_to_2024_1_the_paste_file_is_copied_into_the_config_dir(render):
+    rendered = render("debian-12", pypi("2024.1", install={"method": "pypi", "build": ["netifaces"]}))
+    _, _, paste = rendered.function("glance-server-install-pypi-paste-file-managed")
+    assert (paste["name"], paste["source"]) == ("/etc/glance/glance-api-paste.ini",
+                                                "/opt/glance/2024.1/etc/glance/glance-api-paste.ini")
+    assert (paste["user"], paste["group"], paste["mode"]) == ("root", "glance", "0640")
+    assert rendered.ini("/etc/glance/glance-api.conf").get("paste_deploy", "config_file") == \
+        "/etc/glance/glance-api-paste.ini"
+    # Later releases read the virtualenv's; a copy left behind is removed.
+    rendered = render("debian-12", load_pillar("pypi"))
+    _, function, absent = rendered.function("glance-server-install-pypi-paste-file-absent")
+    assert (function, absent["name"]) == ("absent", "/etc/glance/glance-api-paste.ini")
+    assert rendered.ini("/etc/glance/glance-api.conf").get("paste_deploy", "config_file") == \
+        "/opt/glance/2026.2/etc/glance/glance-api-paste.ini"
