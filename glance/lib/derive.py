@@ -125,6 +125,8 @@ def derive_install(glance, srv, releases, grains):
     if cache.get("members") and (srv.get("identity") or {}).get("engine") == "keystone":
         requirements.append(pypi["libraries"]["memcached"])
     build = install.get("build") or []
+    paste_source = f"{venv}/etc/glance/glance-api-paste.ini"
+    paste_in_config_dir = bool(release and release.get("paste_in_config_dir"))
     install.update({
         "release": release,
         "releases": releases.get("pypi", {}),
@@ -136,10 +138,9 @@ def derive_install(glance, srv, releases, grains):
         "no_binary": sorted(set(pypi["pure_sdists"].get(glance["version"]) or [])
                            | set(build if is_list(build) else [])),
         "link_modules": pypi["ceph_modules"] if any(s["type"] == "rbd" for s in glance["stores"]) else [],
-        "paste_source": f"{venv}/etc/glance/glance-api-paste.ini",
-        "paste_in_config_dir": bool(release and release.get("paste_in_config_dir")),
-        "paste_config": (f"{glance['config_dir']}/glance-api-paste.ini"
-                         if release and release.get("paste_in_config_dir") else f"{venv}/etc/glance/glance-api-paste.ini"),
+        "paste_source": paste_source,
+        "paste_in_config_dir": paste_in_config_dir,
+        "paste_config": f"{glance['config_dir']}/glance-api-paste.ini" if paste_in_config_dir else paste_source,
     })
     glance.update({
         "bin_dir": f"{venv}/bin",

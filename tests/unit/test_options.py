@@ -422,8 +422,8 @@ def test_web_download_refused_the_control_plane_by_default(render, platform):
     assert_section(api, "import_filtering_opts", {
         "allowed_schemes": "[http, https]",
         "allowed_ports": "[80, 443]",
-        "disallowed_hosts": "[" + ", ".join(sorted(BLOCKED_ALWAYS + ["10.0.0.21", "10.0.0.22",
-                                                                    "keystone.example.org", "rabbit.example.org"])) + "]",
+        "disallowed_hosts": "[" + ", ".join(sorted(
+            BLOCKED_ALWAYS + ["10.0.0.21", "10.0.0.22", "keystone.example.org", "rabbit.example.org"])) + "]",
     })
 
 
