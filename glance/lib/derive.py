@@ -272,7 +272,7 @@ def service_hosts(srv):
         if isinstance(section, dict) and section.get("host"):
             hosts.append(section["host"])
     for key in ("message_queue", "cache"):
-        members = (srv.get(key) or {}).get("members") if isinstance(srv.get(key), dict) else None
+        members = srv[key].get("members") if isinstance(srv.get(key), dict) else None
         for member in members if is_list(members) else []:
             if isinstance(member, dict) and member.get("host"):
                 hosts.append(member["host"])
@@ -292,11 +292,12 @@ def derive_import(glance, srv):
     services' hosts."""
     given = srv.get("import") if isinstance(srv.get("import"), dict) else {}
     filtering = given.get("filtering") if isinstance(given.get("filtering"), dict) else {}
+    # Stores copy-image can copy between (an http store is read-only).
+    copyable_stores = len([s for s in glance["stores"] if s["type"] != "http"])
     methods = given.get("methods")
     if methods is None:
         methods = ["glance-direct", "web-download"]
-        if glance["features"]["multistore"] and \
-                len([s for s in glance["stores"] if s["type"] != "http"]) > 1:
+        if glance["features"]["multistore"] and copyable_stores > 1:
             methods.append("copy-image")
     options = {}
     for key in ("allowed_schemes", "disallowed_schemes", "allowed_ports", "disallowed_ports"):
@@ -309,7 +310,7 @@ def derive_import(glance, srv):
         blocked = {normalized_host(host) for host in [*glance["import_blocked_hosts"], *service_hosts(srv),
                                                       *pillar_hosts] if host}
         options["disallowed_hosts"] = sorted(blocked)
-    glance["image_import"] = {"methods": methods, "filtering": options}
+    glance["image_import"] = {"methods": methods, "filtering": options, "copyable_stores": copyable_stores}
 
 
 def api_endpoint(address, port):

@@ -265,7 +265,7 @@ def check_import(glance, given):
                               f"{', '.join(IMPORT_METHODS)}")
             if not glance["features"][IMPORT_METHODS[method]]:
                 raise Invalid("import:methods", f"version {glance['version']} has no {method} import method")
-        if "copy-image" in methods and len([s for s in glance["stores"] if s["type"] != "http"]) < 2:
+        if "copy-image" in methods and glance["image_import"]["copyable_stores"] < 2:
             raise Invalid("import:methods", "copy-image copies between stores and needs two stores or more")
     filtering = given.get("filtering")
     if filtering is None:
