@@ -473,3 +473,11 @@ def test_no_import_options_before_queens(render):
     api = render("debian-12", pillar).ini(API)
     assert_no_section(api, "import_filtering_opts")
     assert not api.has_option("DEFAULT", "enabled_import_methods")
+
+
+def test_disallowed_schemes_from_the_pillar(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["import"] = {"filtering": {"allowed_schemes": None, "disallowed_schemes": ["http"]}}
+    filtering = options(render("debian-12", pillar).ini(API), "import_filtering_opts")
+    assert filtering["disallowed_schemes"] == "[http]"
+    assert "allowed_schemes" not in filtering
