@@ -1,12 +1,28 @@
 # -*- coding: utf-8 -*-
 # vim: ft=sls
-# `salt-run state.orchestrate glance.orchestrate.deploy`, on the master: the
+# `salt-run state.orchestrate glance.orchestrate.deploy`, on the master:
+# Glance's code on every API node at once (it needs no service), the
 # database and Keystone bootstrap, the primary, the secondaries, then the
 # images on the primary, each step only once the one before it succeeded.
 # Targets come from the pillar key glance_orchestrate (README.rst,
 # "Orchestration").
 {%- from tpldir ~ "/settings.jinja" import orchestrate with context %}
 {%- set pillar_override = orchestrate.pillar %}
+{%- set every_api_node = ('( ' ~ orchestrate.primary ~ ' ) or ( ' ~ orchestrate.secondaries ~ ' )')
+                         if orchestrate.secondaries else orchestrate.primary %}
+
+{#- The installation is the longest step of a node's first apply and needs
+    neither the database nor Keystone: one job on every node at once, so
+    that the secondaries do not install one after the primary. #}
+glance-orchestrate-deploy-install:
+  salt.state:
+    - tgt: {{ every_api_node | yaml_dquote }}
+    - tgt_type: compound
+    - sls: glance.server.install
+    - expect_minions: true
+{%- if pillar_override %}
+    - pillar: {{ pillar_override | json }}
+{%- endif %}
 
 glance-orchestrate-deploy-bootstrap:
   salt.state:
@@ -28,6 +44,7 @@ glance-orchestrate-deploy-primary:
     - pillar: {{ pillar_override | json }}
 {%- endif %}
     - require:
+      - salt: glance-orchestrate-deploy-install
       - salt: glance-orchestrate-deploy-bootstrap
 
 {%- if orchestrate.secondaries %}

@@ -18,10 +18,10 @@ import time
 
 from . import report
 
-# Costs when this checkout has recorded no run (minutes, as measured with
-# three units at a time on two cores; only their order matters; CI's fresh
-# clone always uses these).
-GUESS = {"cluster": 17, "single-ceph": 13, "single": 11, "pypi": 6, "newcomer": 9, "standalone": 5}
+# Costs when this checkout has recorded no run (minutes per unit, as
+# measured in a full run with two units at a time on two cores; only their
+# order matters; CI's fresh clone always uses these).
+GUESS = {"pypi": 10.5, "cluster": 10, "single-ceph": 9.5, "single": 8, "newcomer": 6, "standalone": 3.5}
 
 
 def measured_costs():

@@ -28,7 +28,8 @@ def run_verifier(container, verifier_dir, env_vars=None):
     seconds and the seconds of its Tempest tests (test_tempest*)."""
     with tempfile.TemporaryDirectory(prefix="glance-verifier-") as tmp:
         junit = pathlib.Path(tmp) / "junit.xml"
-        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--tb=short",
+        # --durations: the slowest tests in the unit's log, where the time goes.
+        cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--tb=short", "--durations=12",
                f"--junitxml={junit}", f"--hosts=podman://{container}", verifier_dir]
         start = time.monotonic()
         proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**podman_env(), **(env_vars or {})}, text=True,

@@ -23,12 +23,16 @@ def requires(args):
 def test_the_steps_follow_each_other(render):
     pillar = {"glance_orchestrate": {"primary": "glance-1", "secondaries": ["glance-2", "glance-3"]}}
     rendered = steps(render("debian-12", pillar, sls=ORCHESTRATE))
-    assert set(rendered) == {"glance-orchestrate-deploy-bootstrap", "glance-orchestrate-deploy-primary",
-                             "glance-orchestrate-deploy-secondaries", "glance-orchestrate-deploy-images"}
+    assert set(rendered) == {"glance-orchestrate-deploy-install", "glance-orchestrate-deploy-bootstrap",
+                             "glance-orchestrate-deploy-primary", "glance-orchestrate-deploy-secondaries",
+                             "glance-orchestrate-deploy-images"}
+    install = rendered["glance-orchestrate-deploy-install"][1]
     bootstrap = rendered["glance-orchestrate-deploy-bootstrap"][1]
     primary = rendered["glance-orchestrate-deploy-primary"][1]
     secondaries = rendered["glance-orchestrate-deploy-secondaries"][1]
     images = rendered["glance-orchestrate-deploy-images"][1]
+    # Every API node installs at once, in one job.
+    assert (install["tgt"], install["sls"]) == ("( glance-1 ) or ( L@glance-2,glance-3 )", "glance.server.install")
     # The bootstrap runs on the primary unless told otherwise.
     assert (bootstrap["tgt"], bootstrap["sls"]) == ("glance-1", "glance.bootstrap")
     assert (primary["tgt"], primary["sls"]) == ("glance-1", "glance")
@@ -36,7 +40,7 @@ def test_the_steps_follow_each_other(render):
     assert (images["tgt"], images["sls"]) == ("glance-1", "glance.server.images")
     assert {args["tgt_type"] for _, args in rendered.values()} == {"compound"}
     assert all(args["expect_minions"] for _, args in rendered.values())
-    assert requires(primary) == ["glance-orchestrate-deploy-bootstrap"]
+    assert requires(primary) == ["glance-orchestrate-deploy-install", "glance-orchestrate-deploy-bootstrap"]
     assert requires(secondaries) == ["glance-orchestrate-deploy-primary"]
     assert requires(images) == ["glance-orchestrate-deploy-secondaries"]
     assert all("pillar" not in args for _, args in rendered.values())
@@ -47,6 +51,7 @@ def test_compound_targets_and_a_pillar_override(render):
                                      "pillar": {"glance": {"server": {"workers": 3}}}}}
     rendered = steps(render("debian-12", pillar, sls=ORCHESTRATE))
     assert "glance-orchestrate-deploy-secondaries" not in rendered
+    assert rendered["glance-orchestrate-deploy-install"][1]["tgt"] == "api-a.example"
     assert rendered["glance-orchestrate-deploy-bootstrap"][1]["tgt"] == "G@role:db-admin"
     images = rendered["glance-orchestrate-deploy-images"][1]
     assert requires(images) == ["glance-orchestrate-deploy-primary"]

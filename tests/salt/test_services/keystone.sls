@@ -62,13 +62,21 @@ test-services-keystone-installed:
       - keystone
       - python3-pymysql
 
-# The package starts keystone before it has a database or fernet keys, and
-# its uWSGI workers then fail and respawn in a loop: stop it once, right
-# after the installation; test-services-keystone-running starts it configured.
-test-services-keystone-stopped-until-configured:
-  cmd.run:
-    - name: systemctl stop keystone
-    - onchanges:
+# The package starts keystone before it has a database or fernet keys; its
+# uWSGI workers then fail and respawn in a loop, and stopping it takes
+# systemd's stop timeout twice (30 s: in these containers systemd does not
+# see its processes gone). A runtime mask would fail the package's own
+# `systemctl enable`; this condition, in place before the package, keeps the
+# unit from starting until the fernet keys exist, so
+# test-services-keystone-running starts it once, configured.
+test-services-keystone-waits-for-its-keys:
+  file.managed:
+    - name: /etc/systemd/system/keystone.service.d/wait-for-keys.conf
+    - makedirs: true
+    - contents: |
+        [Unit]
+        ConditionPathExists=/etc/keystone/fernet-keys/0
+    - require_in:
       - pkg: test-services-keystone-installed
 
 test-services-keystone-config:
@@ -148,7 +156,7 @@ test-services-keystone-running:
     - name: keystone
     - enable: true
     - require:
-      - cmd: test-services-keystone-stopped-until-configured
+      - file: test-services-keystone-waits-for-its-keys
       - cmd: test-services-keystone-bootstrap
     - watch:
       - file: test-services-keystone-config
