@@ -73,6 +73,13 @@ def check_server(glance, given):
     port = srv["bind"].get("port")
     if not isinstance(port, numbers.Number):
         raise Invalid("bind:port", f"expected a port number, got {port}")
+    for key in ("show_image_direct_url", "show_multiple_locations"):
+        if not isinstance(srv.get(key), bool):
+            raise Invalid(key, f"expected true or false, got {srv.get(key)}")
+    if srv["show_multiple_locations"] and glance["features"]["location_api"]:
+        raise Invalid("show_multiple_locations",
+                      f"refused for {glance['version']}: it lets users replace image data (OSSN-0065); "
+                      "from 2024.2 Nova and Cinder use the location API (image API 2.17, service role only)")
     if "enable_v1_api" in given and not glance["features"]["v1_api"]:
         raise Invalid("enable_v1_api",
                       f"the Images API v1 was removed in Rocky; version {glance['version']} has no v1 API")

@@ -288,6 +288,66 @@ elif op == "delete":
 """
 
 
+# With the OS_* settings of glance_client: what GET /v2/images/ID shows of
+# where the data lives, and the answer of the location API
+# (GET /v2/images/ID/locations, image API 2.17): {"direct_url", "locations"
+# (whether the image shows them), "location_api" (HTTP status), "count"}.
+LOCATIONS_PROBE = KEYSTONE_TOKEN + r"""
+import json, os, sys, urllib.error, urllib.request
+env = os.environ
+token = keystone_token(env["OS_AUTH_URL"], env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 60,
+                       env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"])
+image_url = env["OS_ENDPOINT"] + "/v2/images/" + sys.argv[1]
+
+def get(url):
+    return urllib.request.urlopen(urllib.request.Request(url, headers={"X-Auth-Token": token}), timeout=60)
+
+image = json.load(get(image_url))
+result = {"direct_url": "direct_url" in image, "locations": "locations" in image, "count": None}
+try:
+    result["count"] = len(json.load(get(image_url + "/locations")))
+    result["location_api"] = 200
+except urllib.error.HTTPError as error:
+    result["location_api"] = error.code
+print(json.dumps(result))
+"""
+
+
+def admin_env(bootstrap, region, endpoint="http://127.0.0.1:9292"):
+    """OS_* settings of Keystone's bootstrap admin (glance:bootstrap:identity):
+    the admin role, not the service role."""
+    identity = bootstrap["identity"]
+    return {
+        "OS_AUTH_URL": identity["auth_url"],
+        "OS_IDENTITY_API_VERSION": "3",
+        "OS_USERNAME": identity.get("admin_user", "admin"),
+        "OS_PASSWORD": identity["admin_password"],
+        "OS_PROJECT_NAME": identity.get("admin_project", "admin"),
+        "OS_USER_DOMAIN_NAME": identity.get("admin_domain", "Default"),
+        "OS_PROJECT_DOMAIN_NAME": identity.get("admin_domain", "Default"),
+        "OS_REGION_NAME": region,
+        "OS_ENDPOINT": endpoint,
+    }
+
+
+def assert_locations_guarded(host, service, admin, image_id, major, direct_url=False):
+    """OSSN-0065/0090: an image shows no locations and (unless DIRECT_URL)
+    no direct_url; from Glance 29 (2024.2) the location API gives them to
+    the service role (SERVICE: the OS_* settings of a user with it, such as
+    Glance's own) and refuses an admin without it (ADMIN); before, that API
+    does not exist."""
+    as_service = run_client(host, service, LOCATIONS_PROBE, image_id)
+    as_admin = run_client(host, admin, LOCATIONS_PROBE, image_id)
+    for seen in (as_service, as_admin):
+        assert seen["locations"] is False, seen
+        assert seen["direct_url"] is direct_url, seen
+    if major >= 29:
+        assert (as_service["location_api"], as_service["count"]) == (200, 1), as_service
+        assert as_admin["location_api"] == 403, as_admin
+    else:
+        assert as_service["location_api"] == as_admin["location_api"] == 404, (as_service, as_admin)
+
+
 def glance_client(host, credentials, *args):
     """GLANCE_CLIENT with the given OS_* settings (and OS_ENDPOINT), read
     from a file readable by root only; returns its JSON output or None."""

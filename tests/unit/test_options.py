@@ -40,8 +40,9 @@ def test_standalone_is_sqlite_file_store_without_keystone_on_loopback(render, pl
     assert_section(api, "paste_deploy", {"flavor": ""})
     for absent in ["keystone_authtoken", "oslo_messaging_notifications", "oslo_messaging_rabbit"]:
         assert_no_section(api, absent)
-    for absent in ["workers", "transport_url", "image_cache_dir", "show_image_direct_url", "registry_host"]:
+    for absent in ["workers", "transport_url", "image_cache_dir", "show_multiple_locations", "registry_host"]:
         assert not api.has_option("DEFAULT", absent), absent
+    assert api.get("DEFAULT", "show_image_direct_url") == "false"
     # Without Keystone the policy agrees that every request is an admin's.
     policy = rendered.text("/etc/glance/policy.yaml")
     assert '"context_is_admin": ""' in policy
@@ -57,6 +58,9 @@ def test_single_on_zed(render):
         "enabled_backends": "file:file",
         # One store: no copy-image, which copies between stores.
         "enabled_import_methods": "['glance-direct', 'web-download']",
+        # Off unless asked for (OSSN-0090); show_multiple_locations is
+        # left out when off (deprecated for removal: Glance warns when set).
+        "show_image_direct_url": "false",
     })
     assert_section(api, "database", {
         "connection": "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8",
@@ -141,6 +145,7 @@ def test_seed_sample_on_juno(render):
         "rabbit_password": "pwd",
         "rabbit_virtual_host": "/openstack",
         "notification_driver": "messagingv2",
+        "show_image_direct_url": "false",
     })
     assert_section(api, "database", {"connection": "mysql://glance:pwd@127.0.0.1:3306/glance?charset=utf8"})
     authtoken = {

@@ -220,6 +220,7 @@ PROBES = {
     "noauth": {},
     "uwsgi": {"glance": {"lookup": {"api_server": "uwsgi"}}},
     "glance_download": {"glance": {"server": {"import": {"methods": ["glance-direct", "glance-download"]}}}},
+    "multiple_locations": {"glance": {"server": {"show_multiple_locations": True}}},
 }
 
 
@@ -262,6 +263,22 @@ def _import_method(method):
     return effect
 
 
+def _refuses_multiple_locations(render_probe):
+    """show_multiple_locations refused where the location API replaces it,
+    written before."""
+    try:
+        rendered = render_probe()
+    except RenderError as error:
+        assert "glance:server:show_multiple_locations: refused for" in str(error), error
+        assert "location API (image API 2.17" in str(error), error
+        return True
+    assert rendered.ini(API).get("DEFAULT", "show_multiple_locations") == "true"
+    return False
+
+
+_refuses_multiple_locations.takes_render = True
+
+
 def _noauth_grants_publicize_image(rendered):
     files = rendered.managed_files()
     policy = next(path for path in ("/etc/glance/policy.yaml", "/etc/glance/policy.json") if path in files)
@@ -294,6 +311,7 @@ FEATURES = {
     "image_import": Feature(("queens", None), "single", _has("import_filtering_opts", "disallowed_hosts")),
     "import_glance_download": Feature(("zed", None), "glance_download", _import_method("glance-download")),
     "policy_yaml": Feature(("wallaby", None), "single", _has_file("/etc/glance/policy.yaml")),
+    "location_api": Feature(("2024.2", None), "multiple_locations", _refuses_multiple_locations),
     "db_check": Feature(("queens", None), "single", _db_check),
     "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),
     "wsgi_module": Feature(("2025.1", None), "uwsgi", _wsgi_module),

@@ -115,6 +115,13 @@ CASES = {
     "v1 api after queens": (
         server(version="rocky", enable_v1_api=True),
         "glance:server:enable_v1_api: the Images API v1 was removed in Rocky; version rocky has no v1 API"),
+    "direct url not a bool": (
+        server(show_image_direct_url="yes"),
+        "glance:server:show_image_direct_url: expected true or false, got yes"),
+    "multiple locations where the location api replaces them": (
+        server(version="2025.1", show_multiple_locations=True),
+        "glance:server:show_multiple_locations: refused for 2025.1: it lets users replace image data "
+        "(OSSN-0065); from 2024.2 Nova and Cinder use the location API (image API 2.17, service role only)"),
     "notifications without queue": (
         server(notification=True),
         "glance:server:notification: notifications need glance:server:message_queue"),

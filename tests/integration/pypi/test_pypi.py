@@ -13,8 +13,10 @@ import yaml
 from glance_checks import (
     API_CONF,
     KEYSTONE_TOKEN,
+    admin_env,
     assert_clean_logs,
     assert_config_valid,
+    assert_locations_guarded,
     assert_private,
     assert_schema_current,
     assert_secrets_not_on_command_lines,
@@ -201,3 +203,11 @@ def test_no_secret_on_command_lines(host, api):
 
 def test_clean_logs(host, api):
     assert_clean_logs(host)
+
+
+def test_locations_shown_to_the_service_role_only(host):
+    """Off by default (OSSN-0065/0090); the location API of Glance 33 gives
+    the seeded image's one rbd location to the service role only."""
+    [image] = glance_client(host, GLANCE, "find", SERVER["images"][0]["name"])
+    admin = admin_env(PILLAR["bootstrap"], SERVER["identity"]["region"])
+    assert_locations_guarded(host, GLANCE, admin, image["id"], int(GLANCE_VERSION.split(".")[0]))

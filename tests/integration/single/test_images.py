@@ -4,15 +4,19 @@ each is downloaded back and compared with its source. Then images made here
 with qemu-img go through glance.server.images: a dry run, a real run, a
 re-run that changes nothing, and a wrong digest that fails and leaves no
 image behind."""
+import pathlib
 import random
 import time
 import uuid
 
 import pytest
+import yaml
 
 from glance_checks import (
     ABORTED_UPLOAD,
+    admin_env,
     apply_images,
+    assert_locations_guarded,
     changed_or_failed,
     count_log_matches,
     file_digests,
@@ -20,8 +24,10 @@ from glance_checks import (
     seeding_state,
     wait_listening,
 )
+from tempest_checks import glance_major
 
 SOURCE_DIR = "/srv/image-source"
+PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
 GLANCE = {
     "OS_AUTH_URL": "http://127.0.0.1:5000/v3",
     "OS_USERNAME": "glance",
@@ -55,6 +61,15 @@ def api(host):
 
 def find(host, name):
     return glance_client(host, GLANCE, "find", name)
+
+
+def test_locations_shown_to_the_service_role_only(host):
+    """show_image_direct_url and show_multiple_locations are off by default;
+    from Glance 29 the location API answers Glance's own service user
+    (service role) and refuses the Keystone admin."""
+    bootstrap = yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]["bootstrap"]
+    [image] = find(host, "seed-full-form")
+    assert_locations_guarded(host, GLANCE, admin_env(bootstrap, "RegionTwo"), image["id"], glance_major(host))
 
 
 @pytest.mark.parametrize("name", SEEDED)
