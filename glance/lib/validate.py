@@ -11,7 +11,7 @@ import numbers
 # Keys of glance:server that hold a mapping (notification may also be a
 # bool, stores a list).
 MAPPINGS = ("bind", "database", "identity", "message_queue", "notification", "cache", "storage", "stores",
-            "ceph", "image_cache", "policy", "config", "registry", "import")
+            "ceph", "image_cache", "policy", "config", "registry", "import", "cors")
 STORE_TYPES = ("file", "rbd", "cinder", "s3", "http")
 
 
@@ -47,6 +47,7 @@ def check(glance, given):
     check_ceph(glance["server"]["ceph"])
     check_policy_and_config(glance["server"])
     check_import(glance, given)
+    check_middleware(glance, given)
 
 
 def check_shapes(given):
@@ -297,3 +298,42 @@ def check_import(glance, given):
     if filtering.get("allowed_schemes") == []:
         raise Invalid("import:filtering:allowed_schemes", "an empty list allows every scheme; leave web-download "
                       "out of import:methods to turn it off")
+
+
+CORS_LISTS = ("allowed_origin", "expose_headers", "allow_methods", "allow_headers")
+
+
+def check_middleware(glance, given):
+    """glance:server:cors (allowed_origin required, origins without a path,
+    lists of names) and behind_proxy, on releases whose paste pipelines
+    have the filters."""
+    srv = glance["server"]
+    if not isinstance(srv.get("behind_proxy"), bool):
+        raise Invalid("behind_proxy", f"expected true or false, got {srv.get('behind_proxy')}")
+    if srv["behind_proxy"] and not glance["features"]["proxy_headers"]:
+        raise Invalid("behind_proxy", f"version {glance['version']} has no http_proxy_to_wsgi filter (Newton on)")
+    cors = given.get("cors") or {}
+    if not cors:
+        return
+    if not glance["features"]["cors_middleware"]:
+        raise Invalid("cors", f"version {glance['version']} has no CORS filter (Mitaka on)")
+    if "allowed_origin" not in cors:
+        raise Invalid("cors:allowed_origin", "is required when glance:server:cors is given")
+    for key in CORS_LISTS:
+        value = cors.get(key)
+        if key not in cors:
+            continue
+        if not is_list(value) or not value or not all(isinstance(item, str) and item for item in value):
+            raise Invalid(f"cors:{key}", f"expected a non-empty list of strings, got {value}")
+    for origin in cors["allowed_origin"]:
+        scheme, _, rest = origin.partition("://")
+        if origin != "*" and (scheme not in ("http", "https") or not rest or "/" in rest):
+            raise Invalid("cors:allowed_origin", f"expected origins such as https://dashboard.example.com "
+                          f"(scheme and host, no path), or *, got {origin}")
+    if "*" in cors["allowed_origin"] and cors.get("allow_credentials"):
+        raise Invalid("cors:allow_credentials", "browsers refuse credentials for the origin *; name the origins")
+    if "allow_credentials" in cors and not isinstance(cors["allow_credentials"], bool):
+        raise Invalid("cors:allow_credentials", f"expected true or false, got {cors['allow_credentials']}")
+    max_age = cors.get("max_age")
+    if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0):
+        raise Invalid("cors:max_age", f"expected whole seconds, got {max_age}")

@@ -313,6 +313,31 @@ print(json.dumps(result))
 """
 
 
+# One HTTP request from the host: URL, METHOD, then header name and value
+# pairs; prints {"status", "headers" (lower-case names), "body"} whatever
+# the status.
+HTTP_PROBE = r"""
+import json, sys, urllib.error, urllib.request
+url, method, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+req = urllib.request.Request(url, method=method, headers=dict(zip(pairs[::2], pairs[1::2])))
+try:
+    resp = urllib.request.urlopen(req, timeout=60)
+except urllib.error.HTTPError as error:
+    resp = error
+body = resp.read().decode(errors="replace")
+print(json.dumps({"status": resp.status, "headers": {k.lower(): v for k, v in resp.headers.items()},
+                  "body": body}))
+"""
+
+
+def http_probe(host, url, method="GET", headers=None):
+    """HTTP_PROBE on the host: {"status", "headers", "body"}."""
+    args = [url, method] + [item for pair in (headers or {}).items() for item in pair]
+    cmd = host.run(f"python3 -c {shlex.quote(HTTP_PROBE)} " + " ".join(shlex.quote(a) for a in args))
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+    return json.loads(cmd.stdout)
+
+
 def admin_env(bootstrap, region, endpoint="http://127.0.0.1:9292"):
     """OS_* settings of Keystone's bootstrap admin (glance:bootstrap:identity):
     the admin role, not the service role."""

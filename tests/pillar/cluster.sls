@@ -56,6 +56,8 @@ glance:
       mon_host:
         - controller
     show_image_direct_url: true
+    # Clients come through HAProxy (the controller).
+    behind_proxy: true
     # Seeded by the primary only, from the controller's test image server.
     images:
       - name: cluster-seed

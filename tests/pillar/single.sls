@@ -44,6 +44,11 @@ glance:
     policy:
       publicize_image:
         - role:admin
+    # A dashboard on another origin may call the API from the browser.
+    cors:
+      allowed_origin:
+        - https://dashboard.example.com
+      max_age: 600
     # Served by the test_services.image_source fixture (made with qemu-img).
     images:
       # The old formula's list form, as it is.

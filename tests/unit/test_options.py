@@ -42,6 +42,8 @@ def test_standalone_is_sqlite_file_store_without_keystone_on_loopback(render, pl
         assert_no_section(api, absent)
     for absent in ["workers", "transport_url", "image_cache_dir", "show_multiple_locations", "registry_host"]:
         assert not api.has_option("DEFAULT", absent), absent
+    for absent in ["cors", "oslo_middleware"]:
+        assert_no_section(api, absent)
     assert api.get("DEFAULT", "show_image_direct_url") == "false"
     # Without Keystone the policy agrees that every request is an admin's.
     policy = rendered.text("/etc/glance/policy.yaml")
@@ -486,3 +488,18 @@ def test_disallowed_schemes_from_the_pillar(render):
     filtering = options(render("debian-12", pillar).ini(API), "import_filtering_opts")
     assert filtering["disallowed_schemes"] == "[http]"
     assert "allowed_schemes" not in filtering
+
+
+def test_cors_and_proxy_headers_land_in_their_sections(render, platform):
+    pillar = {"glance": {"server": {
+        "behind_proxy": True,
+        "cors": {"allowed_origin": ["https://dash.example.com", "https://ops.example.com:8443"],
+                 "allow_credentials": True, "max_age": 600, "expose_headers": ["X-Image-Meta-Checksum"]}}}}
+    api = render(platform, pillar).ini(API)
+    assert_section(api, "cors", {
+        "allowed_origin": "https://dash.example.com,https://ops.example.com:8443",
+        "allow_credentials": "true",
+        "max_age": "600",
+        "expose_headers": "X-Image-Meta-Checksum",
+    })
+    assert_section(api, "oslo_middleware", {"enable_proxy_headers_parsing": "true"})

@@ -30,10 +30,20 @@ def platform(request):
     return request.param
 
 
+def _without_cors(pillar):
+    """The single suite's pillar less its cors, which releases before
+    Mitaka refuse (the cors_middleware feature's own probe covers it)."""
+    pillar["glance"]["server"].pop("cors")
+    return pillar
+
+
+SINGLE = _without_cors(load_pillar("single"))
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_release_keys(render, platform, release):
     major = RELEASES[release]
-    rendered = render(platform, with_version(load_pillar("single"), release))
+    rendered = render(platform, with_version(SINGLE, release))
     files = rendered.managed_files()
     api = rendered.ini(API)
     default = dict(api.items("DEFAULT"))
@@ -215,12 +225,14 @@ RELEASE_OF = {major: name for name, major in RELEASE_DATA["releases"].items()}
 _MQ_HA_TLS = load_pillar("rabbitmq_ha")
 _MQ_HA_TLS["glance"]["server"]["message_queue"]["ssl"] = {"enabled": True, "cacert_file": "/etc/ssl/ca.pem"}
 PROBES = {
-    "single": load_pillar("single"),  # test_release_keys renders it too: shared renders
+    "single": SINGLE,  # test_release_keys renders it too: shared renders
     "mq_ha_tls": _MQ_HA_TLS,
     "noauth": {},
     "uwsgi": {"glance": {"lookup": {"api_server": "uwsgi"}}},
     "glance_download": {"glance": {"server": {"import": {"methods": ["glance-direct", "glance-download"]}}}},
     "multiple_locations": {"glance": {"server": {"show_multiple_locations": True}}},
+    "cors": {"glance": {"server": {"cors": {"allowed_origin": ["https://dash.example.com"]}}}},
+    "behind_proxy": {"glance": {"server": {"behind_proxy": True}}},
 }
 
 
@@ -279,6 +291,20 @@ def _refuses_multiple_locations(render_probe):
 _refuses_multiple_locations.takes_render = True
 
 
+def _written_or_refused(section, key, refusal):
+    """SECTION's KEY written, or the pillar refused at render time with
+    REFUSAL for the release."""
+    def effect(render_probe):
+        try:
+            rendered = render_probe()
+        except RenderError as error:
+            assert refusal in str(error), error
+            return False
+        return rendered.ini(API).has_option(section, key)
+    effect.takes_render = True
+    return effect
+
+
 def _noauth_grants_publicize_image(rendered):
     files = rendered.managed_files()
     policy = next(path for path in ("/etc/glance/policy.yaml", "/etc/glance/policy.json") if path in files)
@@ -311,6 +337,11 @@ FEATURES = {
     "image_import": Feature(("queens", None), "single", _has("import_filtering_opts", "disallowed_hosts")),
     "import_glance_download": Feature(("zed", None), "glance_download", _import_method("glance-download")),
     "policy_yaml": Feature(("wallaby", None), "single", _has_file("/etc/glance/policy.yaml")),
+    "cors_middleware": Feature(("mitaka", None), "cors",
+                               _written_or_refused("cors", "allowed_origin", "has no CORS filter")),
+    "proxy_headers": Feature(("newton", None), "behind_proxy",
+                             _written_or_refused("oslo_middleware", "enable_proxy_headers_parsing",
+                                                 "has no http_proxy_to_wsgi filter")),
     "location_api": Feature(("2024.2", None), "multiple_locations", _refuses_multiple_locations),
     "db_check": Feature(("queens", None), "single", _db_check),
     "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),

@@ -71,9 +71,10 @@ UNKNOWN = {
         glance(lookup={"pkgs": {"apii": ["glance-api"]}}),
         "glance:lookup:pkgs:apii: unknown key (did you mean api?)"),
     "nothing close": (
-        server(colour="blue"),
-        "glance:server:colour: unknown key; known keys: bind, cache, ceph, config, database, default_store, "
-        "enable_v1_api, enabled, identity, image_cache, image_seeding, images, import, install, manage_services, "
+        server(flavour="blue"),
+        "glance:server:flavour: unknown key; known keys: behind_proxy, bind, cache, ceph, config, cors, database, "
+        "default_store, enable_v1_api, enabled, identity, image_cache, image_seeding, images, import, install, "
+        "manage_services, "
         "message_queue, notification, policy, registry, role, show_image_direct_url, show_multiple_locations, "
         "storage, stores, version, workers"),
     "nothing close, nested": (

@@ -122,6 +122,28 @@ CASES = {
         server(version="2025.1", show_multiple_locations=True),
         "glance:server:show_multiple_locations: refused for 2025.1: it lets users replace image data "
         "(OSSN-0065); from 2024.2 Nova and Cinder use the location API (image API 2.17, service role only)"),
+    "cors without origins": (
+        server(cors={"max_age": 60}),
+        "glance:server:cors:allowed_origin: is required when glance:server:cors is given"),
+    "cors origin with a path": (
+        server(cors={"allowed_origin": ["https://dash.example.com/horizon"]}),
+        "glance:server:cors:allowed_origin: expected origins such as https://dashboard.example.com "
+        "(scheme and host, no path), or *, got https://dash.example.com/horizon"),
+    "cors origin not a list": (
+        server(cors={"allowed_origin": "https://dash.example.com"}),
+        "glance:server:cors:allowed_origin: expected a non-empty list of strings, got https://dash.example.com"),
+    "cors credentials for every origin": (
+        server(cors={"allowed_origin": ["*"], "allow_credentials": True}),
+        "glance:server:cors:allow_credentials: browsers refuse credentials for the origin *; name the origins"),
+    "cors max_age negative": (
+        server(cors={"allowed_origin": ["https://dash.example.com"], "max_age": -1}),
+        "glance:server:cors:max_age: expected whole seconds, got -1"),
+    "cors before mitaka": (
+        server(version="liberty", cors={"allowed_origin": ["https://dash.example.com"]}),
+        "glance:server:cors: version liberty has no CORS filter (Mitaka on)"),
+    "behind_proxy not a bool": (
+        server(behind_proxy="haproxy"),
+        "glance:server:behind_proxy: expected true or false, got haproxy"),
     "notifications without queue": (
         server(notification=True),
         "glance:server:notification: notifications need glance:server:message_queue"),

@@ -23,6 +23,7 @@ from glance_checks import (
     assert_security_guide_checks,
     assert_service_running,
     glance_client,
+    http_probe,
     rbd_image_digests,
     read_ini,
     wait_listening,
@@ -105,6 +106,23 @@ def api(host):
 @pytest.fixture(scope="module")
 def hostname(host):
     return host.check_output("hostname").strip()
+
+
+def test_links_follow_the_proxys_scheme(host, api):
+    """behind_proxy: Glance builds its links from X-Forwarded-Proto (HAProxy
+    terminating TLS sets it), and from the request without it."""
+    assert api.get("oslo_middleware", "enable_proxy_headers_parsing") == "true"
+    assert not api.has_section("cors")
+
+    def version_links(headers):
+        answer = http_probe(host, "http://127.0.0.1:9292/versions", "GET", headers)
+        assert answer["status"] == 200, answer
+        return {link["href"] for version in json.loads(answer["body"])["versions"] for link in version["links"]}
+
+    proxied = version_links({"X-Forwarded-Proto": "https"})
+    assert proxied and all(href.startswith("https://127.0.0.1:9292/") for href in proxied), proxied
+    direct = version_links({})
+    assert direct and all(href.startswith("http://127.0.0.1:9292/") for href in direct), direct
 
 
 def test_files_are_private(host):

@@ -20,6 +20,7 @@ from glance_checks import (
     assert_secrets_not_on_command_lines,
     assert_security_guide_checks,
     assert_service_running,
+    http_probe,
     openstack,
     read_ini,
     wait_listening,
@@ -92,6 +93,21 @@ def test_messaging_and_notifications(api):
         "rabbit://openstack:R4bbit%40pass%3Aword@127.0.0.1:5672/%2Fopenstack")
     # Bounded: a RabbitMQ that is down must not hold image requests (test_faults.py).
     assert dict(api.items("oslo_messaging_notifications")) == {"driver": "messagingv2", "retry": "1"}
+
+
+def test_cors_answers_the_pillars_origin_only(host, api):
+    """glance:server:cors in [cors]; a browser's preflight from that origin
+    is answered with it, from another origin without any CORS header."""
+    assert api.get("cors", "allowed_origin") == "https://dashboard.example.com"
+    assert not api.has_section("oslo_middleware")  # not behind a proxy here
+    preflight = {"Access-Control-Request-Method": "GET"}
+    allowed = http_probe(host, "http://127.0.0.1:9292/v2/images", "OPTIONS",
+                         dict(preflight, Origin="https://dashboard.example.com"))
+    assert allowed["headers"].get("access-control-allow-origin") == "https://dashboard.example.com", allowed
+    assert allowed["headers"].get("access-control-max-age") == "600", allowed
+    other = http_probe(host, "http://127.0.0.1:9292/v2/images", "OPTIONS",
+                       dict(preflight, Origin="https://elsewhere.example.com"))
+    assert "access-control-allow-origin" not in other["headers"], other
 
 
 def test_listening_and_workers(api):
