@@ -292,23 +292,49 @@ elif op == "delete":
 # where the data lives, and the answer of the location API
 # (GET /v2/images/ID/locations, image API 2.17): {"direct_url", "locations"
 # (whether the image shows them), "location_api" (HTTP status), "count"}.
+# `member` as second argument, with an admin's settings: the same for a user
+# with the member role only, made in the admin's project for the probe and
+# deleted after it.
 LOCATIONS_PROBE = KEYSTONE_TOKEN + r"""
-import json, os, sys, urllib.error, urllib.request
+import json, os, secrets, sys, urllib.error, urllib.request
 env = os.environ
-token = keystone_token(env["OS_AUTH_URL"], env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 60,
+auth = env["OS_AUTH_URL"]
+token = keystone_token(auth, env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 60,
                        env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"])
 image_url = env["OS_ENDPOINT"] + "/v2/images/" + sys.argv[1]
 
-def get(url):
-    return urllib.request.urlopen(urllib.request.Request(url, headers={"X-Auth-Token": token}), timeout=60)
+def call(url, token, method="GET", body=None):
+    req = urllib.request.Request(url, json.dumps(body).encode() if body else None,
+                                 {"X-Auth-Token": token, "Content-Type": "application/json"}, method=method)
+    return urllib.request.urlopen(req, timeout=60)
 
-image = json.load(get(image_url))
-result = {"direct_url": "direct_url" in image, "locations": "locations" in image, "count": None}
-try:
-    result["count"] = len(json.load(get(image_url + "/locations")))
-    result["location_api"] = 200
-except urllib.error.HTTPError as error:
-    result["location_api"] = error.code
+def probe(token):
+    image = json.load(call(image_url, token))
+    result = {"direct_url": "direct_url" in image, "locations": "locations" in image, "count": None}
+    try:
+        result["count"] = len(json.load(call(image_url + "/locations", token)))
+        result["location_api"] = 200
+    except urllib.error.HTTPError as error:
+        result["location_api"] = error.code
+    return result
+
+if sys.argv[2:] == ["member"]:
+    def one(path, key):
+        return json.load(call(auth + path, token))[key][0]["id"]
+    project = one("/projects?name=" + env["OS_PROJECT_NAME"], "projects")
+    role = one("/roles?name=member", "roles")
+    password = secrets.token_urlsafe(16)
+    user = json.load(call(auth + "/users", token, "POST", {"user": {
+        "name": "locations-probe-" + secrets.token_hex(4), "password": password,
+        "domain_id": one("/domains?name=" + env["OS_USER_DOMAIN_NAME"], "domains")}}))["user"]
+    try:
+        call(f"{auth}/projects/{project}/users/{user['id']}/roles/{role}", token, "PUT")
+        result = probe(keystone_token(auth, user["name"], password, env["OS_PROJECT_NAME"], 60,
+                                      env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"]))
+    finally:
+        call(f"{auth}/users/{user['id']}", token, "DELETE")
+else:
+    result = probe(token)
 print(json.dumps(result))
 """
 
@@ -356,21 +382,21 @@ def admin_env(bootstrap, region, endpoint="http://127.0.0.1:9292"):
 
 
 def assert_locations_guarded(host, service, admin, image_id, major, direct_url=False):
-    """OSSN-0065/0090: an image shows no locations and (unless DIRECT_URL)
-    no direct_url; from Glance 29 (2024.2) the location API gives them to
-    the service role (SERVICE: the OS_* settings of a user with it, such as
-    Glance's own) and refuses an admin without it (ADMIN); before, that API
-    does not exist."""
+    """OSSN-0065/0090: an image (visible to its project's members) shows no
+    locations and (unless DIRECT_URL) no direct_url; from Glance 29 (2024.2)
+    the location API gives them to the service role (SERVICE: the OS_*
+    settings of a user with it, such as Glance's own) and refuses a member
+    (made by ADMIN, a Keystone admin); before, that API does not exist."""
     as_service = run_client(host, service, LOCATIONS_PROBE, image_id)
-    as_admin = run_client(host, admin, LOCATIONS_PROBE, image_id)
-    for seen in (as_service, as_admin):
+    as_member = run_client(host, admin, LOCATIONS_PROBE, image_id, "member")
+    for seen in (as_service, as_member):
         assert seen["locations"] is False, seen
         assert seen["direct_url"] is direct_url, seen
     if major >= 29:
         assert (as_service["location_api"], as_service["count"]) == (200, 1), as_service
-        assert as_admin["location_api"] == 403, as_admin
+        assert as_member["location_api"] == 403, as_member
     else:
-        assert as_service["location_api"] == as_admin["location_api"] == 404, (as_service, as_admin)
+        assert as_service["location_api"] == as_member["location_api"] == 404, (as_service, as_member)
 
 
 def glance_client(host, credentials, *args):

@@ -207,7 +207,8 @@ def test_clean_logs(host, api):
 
 def test_locations_shown_to_the_service_role_only(host):
     """Off by default (OSSN-0065/0090); the location API of Glance 33 gives
-    the seeded image's one rbd location to the service role only."""
+    the seeded (public) image's one rbd location to the service role, not
+    to a member."""
     [image] = glance_client(host, GLANCE, "find", SERVER["images"][0]["name"])
     admin = admin_env(PILLAR["bootstrap"], SERVER["identity"]["region"])
     assert_locations_guarded(host, GLANCE, admin, image["id"], int(GLANCE_VERSION.split(".")[0]))

@@ -66,9 +66,9 @@ def find(host, name):
 def test_locations_shown_to_the_service_role_only(host):
     """show_image_direct_url and show_multiple_locations are off by default;
     from Glance 29 the location API answers Glance's own service user
-    (service role) and refuses the Keystone admin."""
+    (service role) and refuses a member of a project that sees the image."""
     bootstrap = yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]["bootstrap"]
-    [image] = find(host, "seed-full-form")
+    [image] = find(host, "Seed list form")  # public
     assert_locations_guarded(host, GLANCE, admin_env(bootstrap, "RegionTwo"), image["id"], glance_major(host))
 
 
