@@ -320,9 +320,9 @@ def check_middleware(glance, given):
     if "allowed_origin" not in cors:
         raise Invalid("cors:allowed_origin", "is required when glance:server:cors is given")
     for key in CORS_LISTS:
-        value = cors.get(key)
         if key not in cors:
             continue
+        value = cors[key]
         if not is_list(value) or not value or not all(isinstance(item, str) and item for item in value):
             raise Invalid(f"cors:{key}", f"expected a non-empty list of strings, got {value}")
     for origin in cors["allowed_origin"]:

@@ -8,15 +8,13 @@
 # "Orchestration").
 {%- from tpldir ~ "/settings.jinja" import orchestrate with context %}
 {%- set pillar_override = orchestrate.pillar %}
-{%- set every_api_node = ('( ' ~ orchestrate.primary ~ ' ) or ( ' ~ orchestrate.secondaries ~ ' )')
-                         if orchestrate.secondaries else orchestrate.primary %}
 
 {#- The installation is the longest step of a node's first apply and needs
     neither the database nor Keystone: one job on every node at once, so
     that the secondaries do not install one after the primary. #}
 glance-orchestrate-deploy-install:
   salt.state:
-    - tgt: {{ every_api_node | yaml_dquote }}
+    - tgt: {{ orchestrate.primary_and_secondaries | yaml_dquote }}
     - tgt_type: compound
     - sls: glance.server.install
     - expect_minions: true
