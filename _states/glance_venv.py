@@ -24,6 +24,10 @@ next run removes it and starts again. The build's inputs are recorded in
 the directory (``glance-formula-venv.json``), so a converged host is
 recognised without running pip.
 
+``glance_venv.previous_absent`` removes the other releases' virtualenvs
+beside ``name`` (their links, build directories and constraints files),
+once ``name`` serves; ``keep: true`` leaves them.
+
 ``index_url`` and ``find_links`` are pip's, for a site's own index or
 wheels. ``timeout``: seconds pip may take.
 """
@@ -227,4 +231,41 @@ def installed(name, python, requirements, constraints, index_url=None, find_link
     for other in _others(name, target):
         shutil.rmtree(other, ignore_errors=True)
     ret.update(comment=f"{name} now serves {target}", changes=changes)
+    return ret
+
+
+def _previous(name):
+    """The other releases' links, build directories and constraints files
+    beside NAME: only directories this state built (they hold MARKER)."""
+    parent, base = os.path.split(name)
+    build = re.compile(r"^(?P<release>.+)-[0-9a-f]{" + str(DIGEST_LENGTH) + "}$")
+    found = []
+    for entry in sorted(os.listdir(parent)) if os.path.isdir(parent) else []:
+        match = build.match(entry)
+        path = os.path.join(parent, entry)
+        if match and match["release"] != base and os.path.isfile(os.path.join(path, MARKER)):
+            release = os.path.join(parent, match["release"])
+            found += [p for p in (release, f"{release}.constraints.txt") if os.path.lexists(p)] + [path]
+    return sorted(set(found))
+
+
+def previous_absent(name, keep=False):
+    """No other release's virtualenv beside NAME (unless KEEP)."""
+    ret = {"name": name, "changes": {}, "result": True, "comment": ""}
+    previous = _previous(name)
+    if not previous:
+        ret["comment"] = f"No other release beside {name}"
+        return ret
+    if keep:
+        ret["comment"] = f"Kept beside {name} (keep_previous): {', '.join(previous)}"
+        return ret
+    if __opts__["test"]:
+        ret.update(result=None, comment=f"Would remove {', '.join(previous)}", changes={"removed": previous})
+        return ret
+    for path in previous:
+        if os.path.islink(path) or os.path.isfile(path):
+            os.remove(path)
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+    ret.update(comment=f"Removed the other releases beside {name}", changes={"removed": previous})
     return ret

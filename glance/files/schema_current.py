@@ -23,7 +23,16 @@ revision, a connection option not handled here) runs `glance-manage db
 check` itself, whose exit status and message are the answer. Nothing is
 printed on the fast path, and the database password is never printed.
 
+A database at a revision the installed Glance does not know (a later
+release has upgraded it) exits 65 with one line saying so: Glance has no
+downgrade, and glance-manage would fail on it with a traceback.
+`--newer-only` answers only that question (0 unless the schema is newer):
+the formula asks it before it writes an older release's configuration.
+The connection comes from [database] of --config-file, or else from the
+environment (GLANCE_DATABASE_CONNECTION), never from the command line.
+
     python3 schema_current.py --config-file /etc/glance/glance-api.conf
+    GLANCE_DATABASE_CONNECTION=... python3 schema_current.py --newer-only
 """
 import argparse
 import configparser
@@ -35,6 +44,8 @@ import sys
 import urllib.parse
 
 UNREACHABLE = 69  # EX_UNAVAILABLE; glance-manage db check uses 3 to 5
+NEWER = 65  # EX_DATAERR: the database's schema is newer than the installed Glance
+CONNECTION_ENV = "GLANCE_DATABASE_CONNECTION"
 REVISION = re.compile(r"""^(down_revision|revision)\s*=\s*['"]([^'"]+)['"]""", re.MULTILINE)
 CONNECT_TIMEOUT = 10
 DEFAULT_PORTS = {"mysql": 3306, "postgresql": 5432}
@@ -50,6 +61,12 @@ def contract_head(versions_dir):
             parents[found["revision"]] = found.get("down_revision")
     heads = set(parents) - set(parents.values())
     return heads.pop() if len(heads) == 1 else None
+
+
+def known_revisions(versions_dir):
+    """Every revision among the migration files, expand and contract."""
+    return {found for path in pathlib.Path(versions_dir).glob("*.py")
+            for key, found in REVISION.findall(path.read_text()) if key == "revision"}
 
 
 def installed_versions_dir():
@@ -108,42 +125,90 @@ def connect(url):
     return None
 
 
-def schema_is_current(config_file):
-    versions_dir = installed_versions_dir()
-    head = contract_head(versions_dir) if versions_dir else None
-    url = database_url(config_file)
-    if not head or not url:
-        return False
+class Newer(Exception):
+    """The database is at a revision the installed Glance does not know."""
+
+
+def database_revisions(url):
+    """The revisions in the database's alembic_version table, or None when
+    they cannot be read here. Raises Unreachable."""
+    if not url:
+        return None
     try:
         connection = connect(url)
         if connection is None:
-            return False
+            return None
     except Unreachable:
         raise
     except Exception:  # noqa: BLE001 - a driver missing, say: glance-manage decides and says why
-        return False
+        return None
     try:
         try:
             cursor = connection.cursor()
             cursor.execute("SELECT version_num FROM alembic_version")
-            revisions = {row[0] for row in cursor.fetchall()}
+            return {row[0] for row in cursor.fetchall()}
         finally:
             connection.close()
-    except Exception:  # noqa: BLE001 - any failure: glance-manage decides and says why
-        return False
-    return head in revisions
+    except Exception:  # noqa: BLE001 - no table yet, say: glance-manage decides and says why
+        return None
+
+
+def refuse_newer(versions_dir, revisions, url):
+    """Raise Newer when REVISIONS hold one the migrations do not know."""
+    if not versions_dir or not revisions:
+        return
+    unknown = sorted(revisions - known_revisions(versions_dir))
+    if unknown:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            glance = f"Glance {version('glance')}"
+        except PackageNotFoundError:
+            glance = "The installed Glance"
+        parts = urllib.parse.urlsplit(url)
+        scheme = parts.scheme.split("+")[0]
+        where = (url.split(":///", 1)[-1] if scheme == "sqlite"
+                 else f"{parts.hostname}:{parts.port or DEFAULT_PORTS.get(scheme)}{parts.path}")
+        raise Newer(f"{glance} does not know the schema revision {', '.join(unknown)} of its "
+                    f"{scheme} database {where}: a later "
+                    "release has upgraded it, and Glance has no downgrade (to go back, restore the database "
+                    "from before the upgrade)")
+
+
+def schema_is_current(config_file):
+    return schema_at_head(database_url(config_file))
+
+
+def schema_at_head(url, newer_only=False):
+    """Whether the schema at URL is at the installed Glance's head (with
+    NEWER_ONLY: True unless it is newer). Raises Unreachable, Newer."""
+    versions_dir = installed_versions_dir()
+    revisions = database_revisions(url)
+    refuse_newer(versions_dir, revisions, url)
+    if newer_only:
+        return True
+    head = contract_head(versions_dir) if versions_dir else None
+    return bool(head and revisions and head in revisions)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config-file", required=True)
+    parser.add_argument("--config-file")
+    parser.add_argument("--newer-only", action="store_true")
     args = parser.parse_args(argv)
+    url = database_url(args.config_file) if args.config_file else os.environ.get(CONNECTION_ENV)
     try:
-        if schema_is_current(args.config_file):
+        if schema_at_head(url, args.newer_only):
             return 0
     except Unreachable as exc:
+        if args.newer_only:
+            return 0  # the schema step says so, with the same words
         print(f"Glance's {exc}")
         return UNREACHABLE
+    except Newer as exc:
+        print(exc)
+        return NEWER
+    if not args.config_file:
+        parser.error("--config-file is needed to hand over to glance-manage db check")
     sys.stdout.flush()
     # The glance-manage of the Python that runs this check (a virtualenv's),
     # else the one on the PATH (the packages').

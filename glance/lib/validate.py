@@ -104,6 +104,8 @@ def check_install(glance):
     build = install.get("build")
     if not is_list(build) or not all(isinstance(name, str) and name for name in build):
         raise Invalid("install:build", f"expected a list of package names, got {build}")
+    if not isinstance(install.get("keep_previous"), bool):
+        raise Invalid("install:keep_previous", f"expected true or false, got {install.get('keep_previous')}")
     python, releases = install["python_version"], install["releases"]
     runnable = [name for name, data in releases.items()
                 if version_key(data["python"][0]) <= version_key(python) <= version_key(data["python"][1])]

@@ -4,7 +4,6 @@
 # a secondary waits until the primary has created the schema.
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %}
-{%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
 {#- An explicit --config-file: glance-manage would otherwise also read the
     distribution's glance-manage.conf, whose [database] may differ. #}
 {#- runuser rather than the states' runas: runas makes Salt start its own
@@ -17,21 +16,11 @@
     doubt) and syncs or waits accordingly. #}
 {%- set schema = {'name': glance.api_config, 'user': glance.user, 'python': glance.python,
                   'check': 'salt://' ~ tplroot ~ '/files/schema_current.py'} %}
-{%- set sync = glance.features.db_check and needs_sync('states', 'glance_db') %}
 
 {%- if glance.manage_services %}
 
 include:
   - {{ tplroot }}.server.config
-{%- if sync %}
-
-{#- glance_db must be there in this very run (see libsync.jinja). #}
-glance-server-db-saltutil-sync-all:
-  saltutil.sync_all:
-    - name: glance-db-state
-    - reload_modules: true
-{%- endif %}
-
 {%- if glance.server.role == 'primary' %}
 {%-   if glance.features.db_check %}
 
@@ -43,9 +32,6 @@ glance-server-db-schema-glance-db-synced:
     - manage: {{ glance.bin_dir ~ '/glance-manage' }}
     - require:
       - sls: {{ tplroot }}.server.config
-{%-     if sync %}
-      - saltutil: glance-server-db-saltutil-sync-all
-{%-     endif %}
 {%-   else %}
 
 {#- No db check before Queens: sync when the packages or the database
@@ -82,9 +68,6 @@ glance-server-db-wait-for-schema-glance-db-current:
         until: true
     - require:
       - sls: {{ tplroot }}.server.config
-{%-   if sync %}
-      - saltutil: glance-server-db-saltutil-sync-all
-{%-   endif %}
 {%- else %}
 
 {#- Before Queens a secondary cannot tell a current schema from an old one:

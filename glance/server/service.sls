@@ -35,6 +35,19 @@ glance-server-service-{{ service }}-running:
     - require:
       - sls: {{ tplroot }}.server.db
 {%- endfor %}
+{%- if glance.install.method == 'pypi' %}
+
+{#- The previous release's virtualenv goes once the new one serves: until
+    then it is the way back (install:keep_previous keeps it for good). #}
+glance-server-service-previous-releases-glance-venv-absent:
+  glance_venv.previous_absent:
+    - name: {{ glance.install.venv }}
+    - keep: {{ glance.install.keep_previous|json }}
+    - require:
+{%-   for service in services %}
+      - service: glance-server-service-{{ service }}-running
+{%-   endfor %}
+{%- endif %}
 {%- else %}
 
 glance-server-service-skipped-test-nop:

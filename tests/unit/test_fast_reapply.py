@@ -128,7 +128,7 @@ def test_schema_at_the_head_is_current(sqlite_glance):
     assert schema_current.schema_is_current(sqlite_glance("wallaby_contract01"))
 
 
-@pytest.mark.parametrize("revisions", [("pike_contract01",), (), ("wallaby_expand01",)])
+@pytest.mark.parametrize("revisions", [("pike_contract01",), (), ("zed_expand01",)])
 def test_schema_behind_or_empty_is_not(sqlite_glance, revisions):
     assert not schema_current.schema_is_current(sqlite_glance(*revisions))
 
@@ -228,3 +228,42 @@ def test_database_that_refuses_the_connection_is_named_not_handed_over(tmp_path,
     assert schema_current.main(["--config-file", str(config)]) == 69
     said = capsys.readouterr().out
     assert said == f"Glance's mysql database db.example.org:3307 does not take the connection: {refused}\n"
+
+
+def test_schema_newer_than_the_installed_glance_is_refused_naming_it(sqlite_glance, monkeypatch, capsys):
+    """A database a later release has upgraded: exit 65 with one line, and no
+    hand-over (glance-manage would fail on the unknown revision with a
+    traceback)."""
+    config = sqlite_glance("2024_1_contract01")
+    monkeypatch.setattr(schema_current.os, "execvp", lambda *args: pytest.fail(f"handed over: {args}"))
+    assert schema_current.main(["--config-file", config]) == 65
+    said = capsys.readouterr().out
+    assert said.startswith("The installed Glance does not know the schema revision 2024_1_contract01 of its "
+                           "sqlite database ")
+    assert "Glance has no downgrade" in said and said.count("\n") == 1
+
+
+@pytest.mark.parametrize("revisions, expected", [
+    (("wallaby_contract01",), 0),  # current
+    (("pike_contract01",), 0),  # behind: the schema step upgrades it
+    (("zed_expand01", "wallaby_contract01"), 0),  # expanded, as during a rolling upgrade
+    ((), 0),  # no schema yet
+    (("2024_1_expand01", "wallaby_contract01"), 65),
+])
+def test_newer_only_answers_from_the_environments_connection(sqlite_glance, monkeypatch, tmp_path, revisions,
+                                                             expected):
+    sqlite_glance(*revisions)
+    monkeypatch.setenv("GLANCE_DATABASE_CONNECTION", f"sqlite:///{tmp_path}/glance.sqlite")
+    monkeypatch.setattr(schema_current.os, "execvp", lambda *args: pytest.fail(f"handed over: {args}"))
+    assert schema_current.main(["--newer-only"]) == expected
+
+
+def test_newer_only_leaves_an_unreachable_server_to_the_schema_step(monkeypatch, tmp_path):
+    write_migrations(tmp_path / "versions", CHAIN)
+    monkeypatch.setattr(schema_current, "installed_versions_dir", lambda: tmp_path / "versions")
+
+    def unreachable(url):
+        raise schema_current.Unreachable("mysql database db:3306 does not take the connection")
+    monkeypatch.setattr(schema_current, "connect", unreachable)
+    monkeypatch.setenv("GLANCE_DATABASE_CONNECTION", "mysql+pymysql://glance:pw@db:3306/glance")
+    assert schema_current.main(["--newer-only"]) == 0

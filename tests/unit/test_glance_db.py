@@ -29,7 +29,8 @@ class Host:
         self.commands.append(text)
         if text == CHECK:
             assert stdin == "# the schema check\n" and kwargs["stdin_raw_newlines"] is True
-            said = {0: "", 69: UNREACHABLE_SAID}.get(self.check_rc, "Your database is not up to date. Run db expand.")
+            said = {0: "", 69: UNREACHABLE_SAID, 65: NEWER_SAID}.get(self.check_rc,
+                                                                  "Your database is not up to date. Run db expand.")
             return {"retcode": self.check_rc, "stdout": said, "stderr": ""}
         if text == SYNC:
             refused = "oslo_db.exception.DBConnectionError: (2003, \"Can't connect to MySQL server on 'db'\")"
@@ -104,3 +105,45 @@ def test_unreachable_database_fails_naming_it_without_db_sync(tmp_path, test):
 def test_secondary_waits_for_an_unreachable_database(tmp_path):
     ret = Host(tmp_path, check_rc=69).module().current(CONFIG)
     assert (ret["result"], ret["comment"]) == (False, UNREACHABLE_SAID)
+
+
+NEWER_SAID = ("Glance 27.1.1 does not know the schema revision 2024_1_contract01 of its mysql database "
+              "db:3306/glance: a later release has upgraded it, and Glance has no downgrade")
+GUARD = "runuser -u glance -- /usr/bin/python3 -I - --newer-only"
+CONNECTION = "mysql+pymysql://glance:s3cr%24t@db:3306/glance?charset=utf8"
+
+
+class GuardedHost(Host):
+    """A host whose guard (--newer-only) exits GUARD_RC; records the
+    environment it was given."""
+
+    def __init__(self, tmp_path, guard_rc=0, **kwargs):
+        super().__init__(tmp_path, **kwargs)
+        self.guard_rc, self.envs = guard_rc, []
+
+    def run_all(self, command, stdin=None, **kwargs):
+        text = " ".join(command)
+        if text == GUARD:
+            self.commands.append(text)
+            self.envs.append(kwargs["env"])
+            return {"retcode": self.guard_rc, "stdout": NEWER_SAID if self.guard_rc == 65 else "", "stderr": ""}
+        return super().run_all(command, stdin=stdin, **kwargs)
+
+
+def test_guard_passes_a_schema_that_is_not_newer_with_the_connection_in_the_environment(tmp_path):
+    host = GuardedHost(tmp_path)
+    ret = host.module().not_newer(CONFIG, CONNECTION)
+    assert ret["result"] is True and ret["changes"] == {}
+    assert host.commands == [GUARD] and host.envs == [{"GLANCE_DATABASE_CONNECTION": CONNECTION}]
+    assert "s3cr" not in str(ret)
+
+
+def test_guard_refuses_a_newer_schema_with_the_checks_words(tmp_path):
+    ret = GuardedHost(tmp_path, guard_rc=65).module().not_newer(CONFIG, CONNECTION)
+    assert ret["result"] is False and ret["comment"] == NEWER_SAID
+
+
+def test_sync_does_not_run_against_a_newer_schema(tmp_path):
+    host = Host(tmp_path, check_rc=65)
+    ret = host.module().synced(CONFIG)
+    assert ret["result"] is False and host.commands == [CHECK]

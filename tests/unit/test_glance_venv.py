@@ -204,3 +204,38 @@ def test_missing_constraints_file_is_named(tmp_path, paths):
     venv, _ = paths
     ret = install(Host(tmp_path), venv, str(tmp_path / "nowhere.txt"))
     assert ret["result"] is False and ret["comment"] == f"The constraints file {tmp_path}/nowhere.txt is missing"
+
+
+def two_releases(tmp_path):
+    """2026.1 and 2026.2 built side by side under /opt/glance, a directory
+    of the site's own beside them; returns (2026.1's paths, 2026.2's link)."""
+    root = tmp_path / "opt" / "glance"
+    made = {}
+    for release in ("2026.1", "2026.2"):
+        constraints = root / f"{release}.constraints.txt"
+        root.mkdir(parents=True, exist_ok=True)
+        constraints.write_text(f"# {release}\n")
+        host = Host(tmp_path)
+        assert install(host, str(root / release), str(constraints))["result"] is True
+        made[release] = sorted([str(root / release), os.path.realpath(root / release), str(constraints)])
+    (root / "site-tools-0123456789ab").mkdir()  # looks like a build, holds no marker
+    return made["2026.1"], str(root / "2026.2")
+
+
+def test_the_other_releases_go_once_the_new_one_serves(tmp_path):
+    previous, serving = two_releases(tmp_path)
+    ret = Host(tmp_path).module().previous_absent(serving)
+    assert ret["result"] is True and ret["changes"] == {"removed": previous}
+    assert not any(os.path.lexists(path) for path in previous)
+    assert os.path.isdir(os.path.realpath(serving)) and os.path.isdir(tmp_path / "opt/glance/site-tools-0123456789ab")
+    again = Host(tmp_path).module().previous_absent(serving)
+    assert again["changes"] == {} and again["comment"] == f"No other release beside {serving}"
+
+
+def test_keep_leaves_the_other_releases_and_a_dry_run_removes_nothing(tmp_path):
+    previous, serving = two_releases(tmp_path)
+    kept = Host(tmp_path).module().previous_absent(serving, keep=True)
+    assert kept["result"] is True and kept["changes"] == {} and "keep_previous" in kept["comment"]
+    dry = Host(tmp_path).module(test=True).previous_absent(serving)
+    assert dry["result"] is None and dry["changes"] == {"removed": previous}
+    assert all(os.path.lexists(path) for path in previous)

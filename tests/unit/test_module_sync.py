@@ -31,9 +31,9 @@ CASES = {
         "glance-bootstrap-identity-saltutil-sync-all",
         ["_states/keystone_registration.py", "_modules/openstack_sdk.py"],
     ),
-    "glance.server.db": (
+    "glance.server.config": (
         lambda: load_pillar("cluster"),
-        "glance-server-db-saltutil-sync-all",
+        "glance-server-config-saltutil-sync-all",
         ["_states/glance_db.py"],
     ),
     "glance.server.storage": (

@@ -131,9 +131,9 @@ def test_packages_stay_the_default(render):
 RBD = {"engine": "rbd", "user": "glance", "pool": "images", "client_glance_key": "AQD=="}
 REFUSED = {
     "release not carried": (
-        "debian-12", pypi("2023.2"),
-        "glance:server:version: release 2023.2 is not installed from PyPI by this formula; releases from PyPI "
-        "that run on this host's Python 3.11 (/usr/bin/python3): 2024.1, 2025.1, 2025.2, 2026.1, 2026.2"),
+        "debian-12", pypi("2024.2"),
+        "glance:server:version: release 2024.2 is not installed from PyPI by this formula; releases from PyPI "
+        "that run on this host's Python 3.11 (/usr/bin/python3): 2023.2, 2024.1, 2025.1, 2025.2, 2026.1, 2026.2"),
     "release too old for the host's Python": (
         "debian-13", pypi("2024.1"),
         "glance:server:version: release 2024.1 (Glance 28.2.0) runs on Python 3.8 to 3.11, not on this host's "
@@ -142,14 +142,17 @@ REFUSED = {
     "release too new for the host's Python": (
         "ubuntu-22.04", pypi("2026.2"),
         "glance:server:version: release 2026.2 (Glance 33.0.0) runs on Python 3.11 to 3.14, not on this host's "
-        "Python 3.10; releases from PyPI that run on this host's Python 3.10 (/usr/bin/python3): 2024.1, "
-        "2025.1, 2025.2, 2026.1"),
+        "Python 3.10; releases from PyPI that run on this host's Python 3.10 (/usr/bin/python3): 2023.2, "
+        "2024.1, 2025.1, 2025.2, 2026.1"),
     "unknown method": (
         "debian-12", {"glance": {"server": {"install": {"method": "source"}}}},
         "glance:server:install:method: expected packages or pypi, got source"),
     "build not a list": (
         "debian-12", pypi(install={"method": "pypi", "build": "netifaces"}),
         "glance:server:install:build: expected a list of package names, got netifaces"),
+    "keep_previous not a boolean": (
+        "debian-12", pypi(install={"method": "pypi", "keep_previous": "yes"}),
+        "glance:server:install:keep_previous: expected true or false, got yes"),
     "rbd without bindings for the Python": (
         "rocky-9", pypi(storage=RBD),
         "glance:server:install:method: pypi with an rbd store needs Ceph's Python bindings built for "

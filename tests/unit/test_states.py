@@ -10,6 +10,7 @@ MANAGE = "runuser -u glance -- /usr/bin/glance-manage --config-file /etc/glance/
 SCHEMA = {"name": "/etc/glance/glance-api.conf", "user": "glance", "python": "/usr/bin/python3",
           "check": "salt://glance/files/schema_current.py"}
 SYNC = "glance-server-db-schema-glance-db-synced"
+GUARD = "glance-server-config-schema-glance-db-not-newer"
 WAIT = "glance-server-db-wait-for-schema-glance-db-current"
 
 
@@ -41,12 +42,30 @@ def test_secondary_never_syncs_and_waits_for_the_schema(render):
 
 
 def test_the_db_state_is_synced_before_its_first_use(render):
-    # This machine's minion cache has no synced glance_db: the sync renders.
+    # This machine's minion cache has no synced glance_db: the sync renders,
+    # before the guard (its first use) and so before the schema states.
     rendered = render("debian-12", load_pillar("cluster"))
-    _, function, sync_all = rendered.function("glance-server-db-saltutil-sync-all")
+    _, function, sync_all = rendered.function("glance-server-config-saltutil-sync-all")
     assert function == "sync_all" and sync_all["reload_modules"] is True
+    _, _, guard = rendered.function(GUARD)
+    assert {"saltutil": "glance-server-config-saltutil-sync-all"} in guard["require"]
     _, _, sync = rendered.function(SYNC)
-    assert {"saltutil": "glance-server-db-saltutil-sync-all"} in sync["require"]
+    assert {"sls": "glance.server.config"} in sync["require"]
+
+
+def test_an_older_release_is_refused_before_its_configuration_is_written(render):
+    """The guard asks about the database the new configuration names, and
+    every file that changes what serves waits for it."""
+    rendered = render("debian-12", load_pillar("single"))
+    module, function, guard = rendered.function(GUARD)
+    assert (module, function) == ("glance_db", "not_newer")
+    db = load_pillar("single")["glance"]["server"]["database"]
+    assert guard["connection"].startswith(f"mysql+pymysql://{db['user']}:")
+    assert guard["connection"].endswith(f"@{db['host']}:{db['port']}/{db['name']}?charset=utf8")
+    files = [sid for sid in rendered.states if sid.startswith("glance-server-config-") and sid.endswith("-file-managed")]
+    assert "glance-server-config-api-file-managed" in files and "glance-server-config-policy-file-managed" in files
+    for sid in files:
+        assert {"glance_db": GUARD} in rendered.function(sid)[2]["require"], sid
 
 
 def test_services_restart_on_config_and_start_after_db(render):
