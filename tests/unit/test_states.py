@@ -62,7 +62,8 @@ def test_an_older_release_is_refused_before_its_configuration_is_written(render)
     db = load_pillar("single")["glance"]["server"]["database"]
     assert guard["connection"].startswith(f"mysql+pymysql://{db['user']}:")
     assert guard["connection"].endswith(f"@{db['host']}:{db['port']}/{db['name']}?charset=utf8")
-    files = [sid for sid in rendered.states if sid.startswith("glance-server-config-") and sid.endswith("-file-managed")]
+    files = [sid for sid in rendered.states
+             if sid.startswith("glance-server-config-") and sid.endswith("-file-managed")]
     assert "glance-server-config-api-file-managed" in files and "glance-server-config-policy-file-managed" in files
     for sid in files:
         assert {"glance_db": GUARD} in rendered.function(sid)[2]["require"], sid
