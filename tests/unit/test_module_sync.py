@@ -31,9 +31,9 @@ CASES = {
         "glance-bootstrap-identity-saltutil-sync-all",
         ["_states/keystone_registration.py", "_modules/openstack_sdk.py"],
     ),
-    "glance.server.config": (
+    "glance.server.install": (
         lambda: load_pillar("cluster"),
-        "glance-server-config-saltutil-sync-all",
+        "glance-server-install-saltutil-sync-all",
         ["_states/glance_db.py"],
     ),
     "glance.server.storage": (

@@ -10,7 +10,7 @@ MANAGE = "runuser -u glance -- /usr/bin/glance-manage --config-file /etc/glance/
 SCHEMA = {"name": "/etc/glance/glance-api.conf", "user": "glance", "python": "/usr/bin/python3",
           "check": "salt://glance/files/schema_current.py"}
 SYNC = "glance-server-db-schema-glance-db-synced"
-GUARD = "glance-server-config-schema-glance-db-not-newer"
+GUARD = "glance-server-install-schema-glance-db-not-newer"
 WAIT = "glance-server-db-wait-for-schema-glance-db-current"
 
 
@@ -45,28 +45,34 @@ def test_the_db_state_is_synced_before_its_first_use(render):
     # This machine's minion cache has no synced glance_db: the sync renders,
     # before the guard (its first use) and so before the schema states.
     rendered = render("debian-12", load_pillar("cluster"))
-    _, function, sync_all = rendered.function("glance-server-config-saltutil-sync-all")
+    _, function, sync_all = rendered.function("glance-server-install-saltutil-sync-all")
     assert function == "sync_all" and sync_all["reload_modules"] is True
     _, _, guard = rendered.function(GUARD)
-    assert {"saltutil": "glance-server-config-saltutil-sync-all"} in guard["require"]
+    assert {"saltutil": "glance-server-install-saltutil-sync-all"} in guard["require"]
     _, _, sync = rendered.function(SYNC)
     assert {"sls": "glance.server.config"} in sync["require"]
 
 
 def test_an_older_release_is_refused_before_its_configuration_is_written(render):
-    """The guard asks about the database the new configuration names, and
-    every file that changes what serves waits for it."""
+    """The guard asks about the database the new configuration names, once
+    the release is installed; the configuration (glance.server.config
+    requires the whole install SLS) and the PyPI paste file wait for it."""
     rendered = render("debian-12", load_pillar("single"))
     module, function, guard = rendered.function(GUARD)
     assert (module, function) == ("glance_db", "not_newer")
     db = load_pillar("single")["glance"]["server"]["database"]
     assert guard["connection"].startswith(f"mysql+pymysql://{db['user']}:")
     assert guard["connection"].endswith(f"@{db['host']}:{db['port']}/{db['name']}?charset=utf8")
-    files = [sid for sid in rendered.states
-             if sid.startswith("glance-server-config-") and sid.endswith("-file-managed")]
-    assert "glance-server-config-api-file-managed" in files and "glance-server-config-policy-file-managed" in files
-    for sid in files:
-        assert {"glance_db": GUARD} in rendered.function(sid)[2]["require"], sid
+    assert "glance-server-install-pkg-installed" in guard["require"]
+    assert {"sls": "glance.server.install"} in rendered.function("glance-server-config-api-file-managed")[2]["require"]
+    pillar = load_pillar("pypi")
+    pillar["glance"]["server"].update(version="2024.1", install={"method": "pypi", "build": ["netifaces"]})
+    rendered = render("debian-12", pillar)
+    _, _, guard = rendered.function(GUARD)
+    assert guard["python"] == "/opt/glance/2024.1/bin/python"
+    assert {"glance_venv": "glance-server-install-pypi-venv-installed"} in guard["require"]
+    paste = rendered.function("glance-server-install-pypi-paste-file-managed")[2]
+    assert {"glance_db": GUARD} in paste["require"]
 
 
 def test_services_restart_on_config_and_start_after_db(render):
