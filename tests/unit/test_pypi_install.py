@@ -171,16 +171,29 @@ def test_refused_at_render_with_its_message(render, case):
     assert f"Jinja error: {message}\n" in str(error.value)
 
 
-def test_a_host_with_the_distributions_glance_is_not_moved(render):
+REMOVED = "glance-server-install-pypi-distribution-glance-pkg-removed"
+
+
+def test_a_host_with_the_distributions_glance_moves_once_the_virtualenv_is_complete(render):
     """The render asks dpkg whether the distribution's glance-api is
-    installed: `dpkg` stands in for it here, since this machine has it."""
+    installed: `dpkg` stands in for it here, since this machine has it. Its
+    packages go after the virtualenv and the schema guard, before any
+    configuration is written."""
     pillar = pypi()
     pillar["glance"]["lookup"] = {"pkgs": {"api": ["dpkg"]}}
-    with pytest.raises(RenderError) as error:
-        render("debian-12", pillar)
-    assert ("glance:server:install:method: pypi, but the distribution's dpkg package is installed; this formula "
-            "does not move a host from packages to PyPI: remove the packages (the configuration, database and "
-            "images stay), then apply again") in str(error.value)
+    rendered = render("debian-12", pillar)
+    module, function, removed = rendered.function(REMOVED)
+    assert (module, function) == ("pkg", "removed")
+    assert removed["pkgs"] == ["glance", "glance-api", "glance-registry", "glance-common", "python3-glance"]
+    assert {"glance_venv": VENV_STATE} in removed["require"]
+    assert {"glance_db": "glance-server-install-schema-glance-db-not-newer"} in removed["require"]
+    assert {"pkg": REMOVED} in rendered.function("glance-server-install-pypi-paste-file-absent")[2]["require"]
+    # The configuration requires the whole install SLS, the removal included.
+    assert {"sls": "glance.server.install"} in rendered.function("glance-server-config-api-file-managed")[2]["require"]
+
+
+def test_a_host_without_the_distributions_glance_removes_nothing(render):
+    assert REMOVED not in render("debian-12", pypi()).states
 
 
 def test_each_release_from_pypi_lists_its_pure_python_source_packages():
