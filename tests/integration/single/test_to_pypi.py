@@ -7,13 +7,13 @@ the packages are gone (their configuration files rewritten by the
 formula, Keystone and the other services untouched), and a second apply
 changes nothing. Debian 12's packaged Zed is not moved here: the PyPI
 suite upgrades across a schema change there."""
+import json
 import shlex
 
 import pytest
 from test_single import GLANCE
 
 from glance_checks import (
-    API_CONF,
     assert_config_valid,
     assert_schema_current,
     assert_security_guide_checks,
@@ -61,7 +61,7 @@ def moved(host):
     rows = image_rows(host)
     data = image_data(host, rows)
     assert data, "no active image to carry over"
-    override = '{"glance": {"server": {"version": "%s", "install": {"method": "pypi"}}}}' % release
+    override = json.dumps({"glance": {"server": {"version": release, "install": {"method": "pypi"}}}})
     rc, states = salt_call(host, "state.apply", "glance", "pillar=" + override)
     assert rc == 0, failed_first(states)
     return rows, data, states, override
