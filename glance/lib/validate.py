@@ -7,6 +7,7 @@ Each message names the pillar key and what was expected. Only checks: the
 values are derived in derive.py.
 """
 import numbers
+import re
 
 # Keys of glance:server that hold a mapping (notification may also be a
 # bool, stores a list).
@@ -48,6 +49,7 @@ def check(glance, given):
     check_policy_and_config(glance["server"])
     check_import(glance, given)
     check_middleware(glance, given)
+    check_property_protection(given)
 
 
 def check_shapes(given):
@@ -339,3 +341,53 @@ def check_middleware(glance, given):
     max_age = cors.get("max_age")
     if max_age is not None and (isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0):
         raise Invalid("cors:max_age", f"expected whole seconds, got {max_age}")
+
+
+PROTECTED_OPERATIONS = ("create", "read", "update", "delete")
+
+
+def check_property_protection(given):
+    """glance:server:property_protection: the rules Glance would load, in a
+    file it starts with (every operation named, expressions that compile,
+    '@' and '!' alone, one policy per operation)."""
+    protection = given.get("property_protection")
+    if not protection:
+        return
+    if not isinstance(protection, dict):
+        raise Invalid("property_protection", f"expected a mapping of format and rules, got {protection}")
+    rule_format = protection.get("format", "roles")
+    if rule_format not in ("roles", "policies"):
+        raise Invalid("property_protection:format", f"expected roles or policies, got {rule_format}")
+    rules = protection.get("rules")
+    if not is_list(rules) or not rules:
+        raise Invalid("property_protection:rules", f"expected a non-empty list of rules, got {rules}")
+    seen = set()
+    for index, rule in enumerate(rules):
+        key = f"property_protection:rules:{index}"
+        if not isinstance(rule, dict):
+            raise Invalid(key, f"expected a mapping of property, create, read, update, delete, got {rule}")
+        expression = rule.get("property")
+        if not isinstance(expression, str) or not expression:
+            raise Invalid(f"{key}:property", f"expected a regular expression, got {expression}")
+        try:
+            re.compile(expression)
+        except re.error as error:
+            raise Invalid(f"{key}:property", f"not a regular expression ({error}): {expression}") from None
+        if expression.startswith("os_glance"):
+            raise Invalid(f"{key}:property", "os_glance properties are Glance's own (it drops such rules)")
+        if expression in seen:
+            raise Invalid(f"{key}:property", f"{expression} has a rule already (Glance would not start)")
+        seen.add(expression)
+        for operation in PROTECTED_OPERATIONS:
+            if operation not in rule:
+                raise Invalid(f"{key}:{operation}", "is required (Glance would not start without it); "
+                              "[] lets no one")
+            value = rule[operation]
+            if not is_list(value) or not all(isinstance(item, str) and item and "," not in item
+                                             for item in value):
+                raise Invalid(f"{key}:{operation}", f"expected a list of role or policy names, got {value}")
+            if ("@" in value or "!" in value) and len(value) > 1:
+                raise Invalid(f"{key}:{operation}", f"'@' (everyone) and '!' (no one) stand alone, got {value}")
+            if rule_format == "policies" and len(value) > 1:
+                raise Invalid(f"{key}:{operation}", f"one policy per operation (combine them in the policy "
+                              f"file), got {value}")

@@ -49,6 +49,7 @@ glance-server-config-{{ id }}-file-managed:
     - template: jinja
     - context:
         sections: {{ file.sections|json }}
+        order: {{ file.get('order', [])|json }}
     - user: root
     - group: {{ glance.group }}
     - mode: '0640'

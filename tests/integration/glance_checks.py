@@ -288,6 +288,40 @@ elif op == "delete":
 """
 
 
+# With a Keystone admin's OS_* settings: a user with only the member role in
+# the admin's project (OS_PROJECT_NAME), made for a probe and deleted after
+# it. `with temporary_member(prefix) as member_token:`
+TEMP_MEMBER = KEYSTONE_TOKEN + r"""
+import contextlib, json, os, secrets, urllib.request
+
+@contextlib.contextmanager
+def temporary_member(prefix):
+    env = os.environ
+    auth = env["OS_AUTH_URL"]
+    admin = keystone_token(auth, env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 60,
+                           env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"])
+
+    def keystone(path, method="GET", body=None):
+        req = urllib.request.Request(auth + path, json.dumps(body).encode() if body else None,
+                                     {"X-Auth-Token": admin, "Content-Type": "application/json"}, method=method)
+        return urllib.request.urlopen(req, timeout=60)
+
+    def one(path, key):
+        return json.load(keystone(path))[key][0]["id"]
+    project = one("/projects?name=" + env["OS_PROJECT_NAME"], "projects")
+    role = one("/roles?name=member", "roles")
+    password = secrets.token_urlsafe(16)
+    user = json.load(keystone("/users", "POST", {"user": {
+        "name": prefix + "-" + secrets.token_hex(4), "password": password,
+        "domain_id": one("/domains?name=" + env["OS_USER_DOMAIN_NAME"], "domains")}}))["user"]
+    try:
+        keystone(f"/projects/{project}/users/{user['id']}/roles/{role}", "PUT")
+        yield keystone_token(auth, user["name"], password, env["OS_PROJECT_NAME"], 60,
+                             env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"])
+    finally:
+        keystone(f"/users/{user['id']}", "DELETE")
+"""
+
 # With the OS_* settings of glance_client: what GET /v2/images/ID shows of
 # where the data lives, and the answer of the location API
 # (GET /v2/images/ID/locations, image API 2.17): {"direct_url", "locations"
@@ -295,8 +329,8 @@ elif op == "delete":
 # `member` as second argument, with an admin's settings: the same for a user
 # with the member role only, made in the admin's project for the probe and
 # deleted after it.
-LOCATIONS_PROBE = KEYSTONE_TOKEN + r"""
-import json, os, secrets, sys, urllib.error, urllib.request
+LOCATIONS_PROBE = TEMP_MEMBER + r"""
+import json, os, sys, urllib.error, urllib.request
 env = os.environ
 auth = env["OS_AUTH_URL"]
 token = keystone_token(auth, env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 60,
@@ -319,25 +353,58 @@ def probe(token):
     return result
 
 if sys.argv[2:] == ["member"]:
-    def one(path, key):
-        return json.load(call(auth + path, token))[key][0]["id"]
-    project = one("/projects?name=" + env["OS_PROJECT_NAME"], "projects")
-    role = one("/roles?name=member", "roles")
-    password = secrets.token_urlsafe(16)
-    user = json.load(call(auth + "/users", token, "POST", {"user": {
-        "name": "locations-probe-" + secrets.token_hex(4), "password": password,
-        "domain_id": one("/domains?name=" + env["OS_USER_DOMAIN_NAME"], "domains")}}))["user"]
-    try:
-        call(f"{auth}/projects/{project}/users/{user['id']}/roles/{role}", token, "PUT")
-        result = probe(keystone_token(auth, user["name"], password, env["OS_PROJECT_NAME"], 60,
-                                      env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"]))
-    finally:
-        call(f"{auth}/users/{user['id']}", token, "DELETE")
+    with temporary_member("locations-probe") as member:
+        result = probe(member)
 else:
     result = probe(token)
 print(json.dumps(result))
 """
 
+
+# With a Keystone admin's OS_* settings and OS_ENDPOINT: property
+# protections as Glance enforces them on PROPERTY (first argument), for a
+# member made for the probe and for the admin. Prints the HTTP status of
+# each attempt: {"member_create", "member_add", "admin_add", "member_update",
+# "admin_create"} and whether the member reads it back ("member_reads").
+# The images it makes are deleted.
+PROPERTY_PROBE = TEMP_MEMBER + r"""
+import json, os, sys, urllib.error, urllib.request
+env, prop = os.environ, sys.argv[1]
+api = env["OS_ENDPOINT"] + "/v2/images"
+admin = keystone_token(env["OS_AUTH_URL"], env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 60,
+                       env["OS_USER_DOMAIN_NAME"], env["OS_PROJECT_DOMAIN_NAME"])
+PATCH = "application/openstack-images-v2.1-json-patch"
+
+def call(url, token, method="GET", body=None, ctype="application/json"):
+    req = urllib.request.Request(url, json.dumps(body).encode() if body is not None else None,
+                                 {"X-Auth-Token": token, "Content-Type": ctype}, method=method)
+    try:
+        resp = urllib.request.urlopen(req, timeout=60)
+        return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, None
+
+result, made = {}, []
+try:
+    with temporary_member("property-probe") as member:
+        result["member_create"], image = call(api, member, "POST", {"name": "property-probe", prop: "1"})
+        made += [image["id"]] if image else []
+        status, image = call(api, member, "POST", {"name": "property-probe"})
+        made.append(image["id"])
+        add = [{"op": "add", "path": "/" + prop, "value": "2"}]
+        result["member_add"], _ = call(api + "/" + image["id"], member, "PATCH", add, PATCH)
+        result["admin_add"], _ = call(api + "/" + image["id"], admin, "PATCH", add, PATCH)
+        _, seen = call(api + "/" + image["id"], member)
+        result["member_reads"] = seen.get(prop) == "2"
+        replace = [{"op": "replace", "path": "/" + prop, "value": "3"}]
+        result["member_update"], _ = call(api + "/" + image["id"], member, "PATCH", replace, PATCH)
+    result["admin_create"], image = call(api, admin, "POST", {"name": "property-probe", prop: "1"})
+    made += [image["id"]] if image else []
+finally:
+    for image_id in made:
+        call(api + "/" + image_id, admin, "DELETE")
+print(json.dumps(result))
+"""
 
 # One HTTP request from the host: URL, METHOD, then header name and value
 # pairs; prints {"status", "headers" (lower-case names), "body"} whatever

@@ -44,6 +44,16 @@ glance:
     policy:
       publicize_image:
         - role:admin
+    # The billing code is the cloud's to set: members read it only. Every
+    # other property stays open (the formula's closing rule for .*).
+    property_protection:
+      format: roles
+      rules:
+        - property: ^x_billing_code$
+          create: [admin]
+          read: [admin, member]
+          update: [admin]
+          delete: [admin]
     # A dashboard on another origin may call the API from the browser.
     cors:
       allowed_origin:

@@ -61,6 +61,8 @@ def test_class_gives_the_scenario_pillar(name, params):
     expected.pop("images")
     # Nor is the single suite's CORS origin (a dashboard's address: site data).
     expected.pop("cors", None)
+    # Nor its property protections (the cloud's own rules).
+    expected.pop("property_protection", None)
     assert server == expected
     # Addresses and passwords come from parameters, not literals.
     assert used == set(params)

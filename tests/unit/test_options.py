@@ -40,8 +40,10 @@ def test_standalone_is_sqlite_file_store_without_keystone_on_loopback(render, pl
     assert_section(api, "paste_deploy", {"flavor": ""})
     for absent in ["keystone_authtoken", "oslo_messaging_notifications", "oslo_messaging_rabbit"]:
         assert_no_section(api, absent)
-    for absent in ["workers", "transport_url", "image_cache_dir", "show_multiple_locations", "registry_host"]:
+    for absent in ["workers", "transport_url", "image_cache_dir", "show_multiple_locations", "registry_host",
+                   "property_protection_file", "property_protection_rule_format"]:
         assert not api.has_option("DEFAULT", absent), absent
+    assert "/etc/glance/property-protections.conf" not in rendered.managed_files()
     for absent in ["cors", "oslo_middleware"]:
         assert_no_section(api, absent)
     assert api.get("DEFAULT", "show_image_direct_url") == "false"
@@ -63,6 +65,8 @@ def test_single_on_zed(render):
         # Off unless asked for (OSSN-0090); show_multiple_locations is
         # left out when off (deprecated for removal: Glance warns when set).
         "show_image_direct_url": "false",
+        "property_protection_file": "/etc/glance/property-protections.conf",
+        "property_protection_rule_format": "roles",
     })
     assert_section(api, "database", {
         "connection": "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8",
@@ -503,3 +507,37 @@ def test_cors_and_proxy_headers_land_in_their_sections(render, platform):
         "expose_headers": "X-Image-Meta-Checksum",
     })
     assert_section(api, "oslo_middleware", {"enable_proxy_headers_parsing": "true"})
+
+
+PROTECTIONS = "/etc/glance/property-protections.conf"
+
+
+def test_property_protections_keep_the_pillars_order_and_close_with_an_open_rule(render, platform):
+    rules = [
+        {"property": "^x_owner_.*", "create": ["admin"], "read": ["@"], "update": ["admin"], "delete": ["!"]},
+        {"property": "^x_billing_code$", "create": ["admin", "billing"], "read": ["admin", "member"],
+         "update": ["admin"], "delete": []},
+    ]
+    rendered = render(platform, {"glance": {"server": {"property_protection": {"rules": rules}}}})
+    api = rendered.ini(API)
+    assert api.get("DEFAULT", "property_protection_file") == PROTECTIONS
+    assert api.get("DEFAULT", "property_protection_rule_format") == "roles"
+    protections = rendered.ini(PROTECTIONS)
+    assert protections.sections() == ["^x_owner_.*", "^x_billing_code$", ".*"]
+    assert_section(protections, "^x_billing_code$", {"create": "admin,billing", "read": "admin,member",
+                                                     "update": "admin", "delete": ""})
+    assert_section(protections, ".*", {"create": "@", "read": "@", "update": "@", "delete": "@"})
+
+
+def test_property_protections_with_the_pillars_own_last_rule_and_policies(render):
+    rules = [{"property": "^x_billing_code$", "create": ["billing_admin"], "read": ["@"],
+              "update": ["billing_admin"], "delete": ["!"]},
+             {"property": ".*", "create": ["default"], "read": ["default"], "update": ["default"],
+              "delete": ["default"]}]
+    rendered = render("debian-12", {"glance": {"server": {
+        "property_protection": {"format": "policies", "rules": rules}}}})
+    assert rendered.ini(API).get("DEFAULT", "property_protection_rule_format") == "policies"
+    protections = rendered.ini(PROTECTIONS)
+    assert protections.sections() == ["^x_billing_code$", ".*"]
+    assert_section(protections, ".*", {"create": "default", "read": "default", "update": "default",
+                                       "delete": "default"})

@@ -9,6 +9,10 @@ def server(**keys):
     return {"glance": {"server": keys}}
 
 
+# A property protection rule Glance would load.
+RULE = {"property": "^x_a$", "create": ["admin"], "read": ["@"], "update": ["admin"], "delete": ["admin"]}
+
+
 RBD = {"engine": "rbd", "user": "glance", "pool": "images", "client_glance_key": "AQD=="}
 MYSQL = {"engine": "mysql", "host": "db", "password": "pw"}
 
@@ -122,6 +126,43 @@ CASES = {
         server(version="2025.1", show_multiple_locations=True),
         "glance:server:show_multiple_locations: refused for 2025.1: it lets users replace image data "
         "(OSSN-0065); from 2024.2 Nova and Cinder use the location API (image API 2.17, service role only)"),
+    "property protection format": (
+        server(property_protection={"format": "acl", "rules": [RULE]}),
+        "glance:server:property_protection:format: expected roles or policies, got acl"),
+    "property protection without rules": (
+        server(property_protection={"format": "roles"}),
+        "glance:server:property_protection:rules: expected a non-empty list of rules, got None"),
+    "property protection bad expression": (
+        server(property_protection={"rules": [dict(RULE, property="^x_(a$")]}),
+        "glance:server:property_protection:rules:0:property: not a regular expression "
+        "(missing ), unterminated subpattern at position 3): ^x_(a$"),
+    "property protection missing operation": (
+        server(property_protection={"rules": [{k: v for k, v in RULE.items() if k != "delete"}]}),
+        "glance:server:property_protection:rules:0:delete: is required (Glance would not start without it); "
+        "[] lets no one"),
+    "property protection everyone with a role": (
+        server(property_protection={"rules": [dict(RULE, read=["@", "member"])]}),
+        "glance:server:property_protection:rules:0:read: '@' (everyone) and '!' (no one) stand alone, "
+        "got ['@', 'member']"),
+    "property protection two policies": (
+        server(property_protection={"format": "policies", "rules": [dict(RULE, create=["a", "b"])]}),
+        "glance:server:property_protection:rules:0:create: one policy per operation (combine them in the "
+        "policy file), got ['a', 'b']"),
+    "property protection role list as a string": (
+        server(property_protection={"rules": [dict(RULE, update="admin,member")]}),
+        "glance:server:property_protection:rules:0:update: expected a list of role or policy names, "
+        "got admin,member"),
+    "property protection twice": (
+        server(property_protection={"rules": [RULE, RULE]}),
+        "glance:server:property_protection:rules:1:property: ^x_a$ has a rule already (Glance would not "
+        "start)"),
+    "property protection glance's own": (
+        server(property_protection={"rules": [dict(RULE, property="os_glance_.*")]}),
+        "glance:server:property_protection:rules:0:property: os_glance properties are Glance's own (it drops "
+        "such rules)"),
+    "property protection unknown key": (
+        server(property_protection={"rules": [dict(RULE, craete=["admin"])]}),
+        "glance:server:property_protection:rules:0:craete: unknown key"),
     "cors without origins": (
         server(cors={"max_age": 60}),
         "glance:server:cors:allowed_origin: is required when glance:server:cors is given"),

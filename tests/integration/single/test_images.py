@@ -14,6 +14,8 @@ import yaml
 
 from glance_checks import (
     ABORTED_UPLOAD,
+    API_CONF,
+    PROPERTY_PROBE,
     admin_env,
     apply_images,
     assert_locations_guarded,
@@ -21,6 +23,8 @@ from glance_checks import (
     count_log_matches,
     file_digests,
     glance_client,
+    read_ini,
+    run_client,
     seeding_state,
     wait_listening,
 )
@@ -61,6 +65,26 @@ def api(host):
 
 def find(host, name):
     return glance_client(host, GLANCE, "find", name)
+
+
+def test_property_protections_hold_for_a_member_not_for_the_admin(host):
+    """glance:server:property_protection: the pillar's rule in Glance's file
+    and options; a member may neither set nor change the protected property
+    but reads it, the admin sets it; other properties stay open (Tempest's
+    members set theirs)."""
+    pillar = yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]
+    [rule] = pillar["server"]["property_protection"]["rules"]
+    api = read_ini(host, API_CONF)
+    assert api.get("DEFAULT", "property_protection_file") == "/etc/glance/property-protections.conf"
+    assert api.get("DEFAULT", "property_protection_rule_format") == "roles"
+    protections = read_ini(host, "/etc/glance/property-protections.conf")
+    assert protections.sections() == [rule["property"], ".*"]
+    assert dict(protections.items(rule["property"])) == {op: ",".join(rule[op])
+                                                         for op in ("create", "read", "update", "delete")}
+    seen = run_client(host, admin_env(pillar["bootstrap"], "RegionTwo"),
+                      PROPERTY_PROBE, "x_billing_code")
+    assert seen == {"member_create": 403, "member_add": 403, "admin_add": 200, "member_reads": True,
+                    "member_update": 403, "admin_create": 201}, seen
 
 
 def test_locations_shown_to_the_service_role_only(host):
