@@ -5,40 +5,9 @@
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %}
 {%- from tplroot ~ "/inifiles.jinja" import inifiles, policy with context %}
-{%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
-{%- from tplroot ~ "/ini/database.jinja" import connection with context %}
-{#- From Queens, before an installed release's configuration replaces the
-    serving one: a database whose schema a later release has upgraded is
-    refused (Glance has no downgrade), and nothing else changes. #}
-{%- set guard = glance.manage_services and glance.features.db_check %}
-{%- set sync = guard and needs_sync('states', 'glance_db') %}
 
 include:
   - {{ tplroot }}.server.install
-{%- if sync %}
-
-{#- glance_db must be there in this very run (see libsync.jinja); the
-    schema states of glance.server.db use it too. #}
-glance-server-config-saltutil-sync-all:
-  saltutil.sync_all:
-    - name: glance-db-state
-    - reload_modules: true
-{%- endif %}
-{%- if guard %}
-
-glance-server-config-schema-glance-db-not-newer:
-  glance_db.not_newer:
-    - name: {{ glance.api_config }}
-    - connection: {{ connection|json }}
-    - user: {{ glance.user }}
-    - python: {{ glance.python }}
-    - check: salt://{{ tplroot }}/files/schema_current.py
-    - require:
-      - sls: {{ tplroot }}.server.install
-{%-   if sync %}
-      - saltutil: glance-server-config-saltutil-sync-all
-{%-   endif %}
-{%- endif %}
 
 {%- for id, file in inifiles.items() %}
 
@@ -57,9 +26,6 @@ glance-server-config-{{ id }}-file-managed:
     - show_changes: false
     - require:
       - sls: {{ tplroot }}.server.install
-{%- if guard %}
-      - glance_db: glance-server-config-schema-glance-db-not-newer
-{%- endif %}
 {%- endfor %}
 
 glance-server-config-policy-file-managed:
@@ -75,9 +41,6 @@ glance-server-config-policy-file-managed:
     - mode: '0640'
     - require:
       - sls: {{ tplroot }}.server.install
-{%- if guard %}
-      - glance_db: glance-server-config-schema-glance-db-not-newer
-{%- endif %}
 
 {#- The Security Guide's Check-Image-01/02 for every file in the directory,
     the packages' own (paste file, metadata definitions, rootwrap) included:
@@ -117,7 +80,4 @@ glance-server-config-uwsgi-unit-file-managed:
     - mode: '0644'
     - require:
       - sls: {{ tplroot }}.server.install
-{%- if guard %}
-      - glance_db: glance-server-config-schema-glance-db-not-newer
-{%- endif %}
 {%- endif %}

@@ -60,6 +60,8 @@ def test_an_older_release_is_refused_before_its_configuration_is_written(render)
     rendered = render("debian-12", load_pillar("single"))
     module, function, guard = rendered.function(GUARD)
     assert (module, function) == ("glance_db", "not_newer")
+    # Asked once per run, before anything that serves changes.
+    assert [sid for sid in rendered.states if "not_newer" in rendered.states[sid].get("glance_db", [])] == [GUARD]
     db = load_pillar("single")["glance"]["server"]["database"]
     assert guard["connection"].startswith(f"mysql+pymysql://{db['user']}:")
     assert guard["connection"].endswith(f"@{db['host']}:{db['port']}/{db['name']}?charset=utf8")
