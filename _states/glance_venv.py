@@ -41,6 +41,8 @@ __virtualname__ = "glance_venv"
 
 MARKER = "glance-formula-venv.json"
 DIGEST_LENGTH = 12
+# A build directory: <release>-<digest>.
+BUILD = re.compile(r"^(?P<release>.+)-[0-9a-f]{" + str(DIGEST_LENGTH) + "}$")
 # pip's one-line reasons, turned into what to do about them.
 NO_DISTRIBUTION = re.compile(r"Could not find a version that satisfies the requirement (\S+)")
 UNREACHABLE = re.compile(r"(Failed to establish a new connection|Name or service not known|"
@@ -185,12 +187,18 @@ def _switch(name, target):
     os.replace(temporary, name)
 
 
+def _builds(parent):
+    """(release, path) of each build directory in PARENT (<release>-<digest>)."""
+    for entry in sorted(os.listdir(parent)) if os.path.isdir(parent) else []:
+        match = BUILD.match(entry)
+        if match:
+            yield match["release"], os.path.join(parent, entry)
+
+
 def _others(name, keep):
     """The build directories of NAME but KEEP."""
     parent, base = os.path.split(name)
-    pattern = re.compile(re.escape(base) + "-[0-9a-f]{" + str(DIGEST_LENGTH) + "}$")
-    return [os.path.join(parent, entry) for entry in sorted(os.listdir(parent))
-            if pattern.match(entry) and os.path.join(parent, entry) != keep]
+    return [path for release, path in _builds(parent) if release == base and path != keep]
 
 
 def installed(name, python, requirements, constraints, index_url=None, find_links=None, no_binary=(),
@@ -238,14 +246,11 @@ def _previous(name):
     """The other releases' links, build directories and constraints files
     beside NAME: only directories this state built (they hold MARKER)."""
     parent, base = os.path.split(name)
-    build = re.compile(r"^(?P<release>.+)-[0-9a-f]{" + str(DIGEST_LENGTH) + "}$")
     found = []
-    for entry in sorted(os.listdir(parent)) if os.path.isdir(parent) else []:
-        match = build.match(entry)
-        path = os.path.join(parent, entry)
-        if match and match["release"] != base and os.path.isfile(os.path.join(path, MARKER)):
-            release = os.path.join(parent, match["release"])
-            found += [p for p in (release, f"{release}.constraints.txt") if os.path.lexists(p)] + [path]
+    for release, path in _builds(parent):
+        if release != base and os.path.isfile(os.path.join(path, MARKER)):
+            link = os.path.join(parent, release)
+            found += [p for p in (link, f"{link}.constraints.txt") if os.path.lexists(p)] + [path]
     return sorted(set(found))
 
 

@@ -82,6 +82,11 @@ def database_url(config_file):
     return parser.get("database", "connection", fallback=None)
 
 
+def server_address(parts):
+    """host:port of a split database URL, the engine's port by default."""
+    return f"{parts.hostname}:{parts.port or DEFAULT_PORTS.get(parts.scheme.split('+')[0])}"
+
+
 class Unreachable(Exception):
     """The database server cannot be reached or refuses the connection."""
 
@@ -104,7 +109,7 @@ def connect(url):
         "password": urllib.parse.unquote(parts.password or ""),
     }
     database = parts.path.lstrip("/")
-    where = f"{scheme} database {parts.hostname}:{parts.port or DEFAULT_PORTS.get(scheme)}"
+    where = f"{scheme} database {server_address(parts)}"
     if scheme == "mysql":
         if set(query) - {"charset", "ssl_ca"}:
             return None
@@ -166,16 +171,11 @@ def refuse_newer(versions_dir, revisions, url):
             glance = "The installed Glance"
         parts = urllib.parse.urlsplit(url)
         scheme = parts.scheme.split("+")[0]
-        where = (url.split(":///", 1)[-1] if scheme == "sqlite"
-                 else f"{parts.hostname}:{parts.port or DEFAULT_PORTS.get(scheme)}{parts.path}")
+        where = url.split(":///", 1)[-1] if scheme == "sqlite" else server_address(parts) + parts.path
         raise Newer(f"{glance} does not know the schema revision {', '.join(unknown)} of its "
                     f"{scheme} database {where}: a later "
                     "release has upgraded it, and Glance has no downgrade (to go back, restore the database "
                     "from before the upgrade)")
-
-
-def schema_is_current(config_file):
-    return schema_at_head(database_url(config_file))
 
 
 def schema_at_head(url, newer_only=False):

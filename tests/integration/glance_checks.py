@@ -53,6 +53,11 @@ def wait_listening(host, address, seconds=90):
     raise AssertionError(f"nothing listens on {address} after {seconds} s")
 
 
+def service_command(host, service="glance-api"):
+    """What systemd runs for SERVICE (its ExecStart, as systemctl shows it)."""
+    return host.run(f"systemctl show -p ExecStart --value {service}").stdout
+
+
 def assert_private(host, path):
     conf = host.file(path)
     assert conf.is_file, path

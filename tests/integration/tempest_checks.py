@@ -136,11 +136,16 @@ TEMPEST_CONSTRAINTS_FILE = {
 PASSWORD_PLACEHOLDER = "@TEMPEST_ADMIN_PASSWORD@"
 
 
-def glance_major(host, python="python3"):
-    """Major version of the Glance that PYTHON imports (any packaging)."""
+def glance_version(host, python="python3"):
+    """Version of the Glance that PYTHON imports (any packaging)."""
     cmd = host.run(f"{python} -c 'from importlib.metadata import version; print(version(\"glance\"))'")
     assert cmd.rc == 0, cmd.stderr
-    return int(cmd.stdout.strip().split(".")[0])
+    return cmd.stdout.strip()
+
+
+def glance_major(host, python="python3"):
+    """Major version of the Glance that PYTHON imports (any packaging)."""
+    return int(glance_version(host, python).split(".")[0])
 
 
 def platform_name(host):

@@ -27,8 +27,10 @@ from glance_checks import (
     pillar_secrets,
     rbd_image_digests,
     read_ini,
+    service_command,
     wait_listening,
 )
+from tempest_checks import glance_version
 
 REPO = pathlib.Path(__file__).resolve().parents[3]
 PILLAR = yaml.safe_load((REPO / "tests" / "pillar" / "pypi.sls").read_text())["glance"]
@@ -83,9 +85,7 @@ def test_the_release_serves_from_its_own_virtualenv(host):
 
 
 def test_glance_is_the_releases_version_and_nothing_comes_from_the_distribution(host):
-    version = host.run(f"{VENV}/bin/python -c 'from importlib.metadata import version; print(version(\"glance\"))'")
-    assert version.rc == 0, version.stderr
-    assert version.stdout.strip() == GLANCE_VERSION
+    assert glance_version(host, f"{VENV}/bin/python") == GLANCE_VERSION
     for package in ("glance-api", "glance-common", "python3-glance", "python3-glance-store", "uwsgi"):
         assert not host.package(package).is_installed, f"{package} is installed from the distribution"
 
@@ -122,7 +122,7 @@ def test_ceph_bindings_are_the_distributions(host):
 
 def test_glance_api_runs_the_virtualenvs_uwsgi(host, api):
     assert_service_running(host, "glance-api")
-    unit = host.run("systemctl show -p ExecStart --value glance-api").stdout
+    unit = service_command(host)
     assert f"path={VENV}/bin/uwsgi" in unit, unit
     ini = read_ini(host, UWSGI_INI)
     assert ini.get("uwsgi", "module") == "glance.wsgi.api:application"

@@ -33,8 +33,10 @@ from glance_checks import (
     glance_user_env,
     read_ini,
     salt_call,
+    service_command,
     wait_listening,
 )
+from tempest_checks import glance_version, platform_name
 
 # Per platform: (from, to, what install:build allows for both).
 PAIRS = {
@@ -68,11 +70,6 @@ print(json.dumps({"requests": total, "failed": failed, "longest_gap": round(long
 """
 
 
-def platform(host):
-    info = host.system_info
-    return f"{info.distribution}-{info.release.split('.')[0]}"
-
-
 def pillar(release, build):
     """The release on the upgrade's own database, the other releases kept
     until the suite's pillar comes back."""
@@ -81,15 +78,8 @@ def pillar(release, build):
     return "pillar=" + json.dumps({"glance": {"server": server}})
 
 
-def glance_version(host, release):
-    cmd = host.run(f"/opt/glance/{release}/bin/python -c "
-                   + shlex.quote("from importlib.metadata import version; print(version('glance'))"))
-    assert cmd.rc == 0, cmd.stderr
-    return cmd.stdout.strip()
-
-
-def serving_uwsgi(host):
-    return host.run("systemctl show -p ExecStart --value glance-api").stdout
+def release_version(host, release):
+    return glance_version(host, f"/opt/glance/{release}/bin/python")
 
 
 def served_files(host):
@@ -114,9 +104,9 @@ def schema_revisions(host, release):
 
 @pytest.fixture(scope="module")
 def pair(host):
-    wanted = PAIRS.get(platform(host))
+    wanted = PAIRS.get(platform_name(host))
     if wanted is None:
-        pytest.skip(f"no upgrade pair chosen for {platform(host)}")
+        pytest.skip(f"no upgrade pair chosen for {platform_name(host)}")
     return wanted
 
 
@@ -127,7 +117,7 @@ def older(host, pair):
     old, _, build = pair
     rc, states = salt_call(host, "state.apply", "glance.bootstrap,glance", pillar(old, build))
     assert rc == 0, failed_first(states)
-    assert f"path=/opt/glance/{old}/bin/uwsgi" in serving_uwsgi(host)
+    assert f"path=/opt/glance/{old}/bin/uwsgi" in service_command(host)
     image = seeded_image(host)
     return image, schema_revisions(host, old)
 
@@ -156,7 +146,7 @@ def upgraded(host, pair, older):
 def test_the_older_release_serves_its_own_schema(host, pair, older):
     old, _, _ = pair
     _, revision = older
-    assert glance_version(host, old) == RELEASES["pypi"][old]["glance"]
+    assert release_version(host, old) == RELEASES["pypi"][old]["glance"]
     assert_schema_current(host, f"/opt/glance/{old}/bin/glance-manage")
     assert revision, "no schema revision"
 
@@ -168,8 +158,8 @@ def test_the_upgrade_switches_the_service_and_brings_the_schema_to_the_new_head(
     with capsys.disabled():
         print(f"\none-host upgrade {old} -> {new}: apply {seconds:.0f} s; /versions asked {probe['requests']} "
               f"times, {probe['failed']} failed, longest without an answer {probe['longest_gap']} s", flush=True)
-    assert glance_version(host, new) == RELEASES["pypi"][new]["glance"]
-    assert f"path=/opt/glance/{new}/bin/uwsgi" in serving_uwsgi(host)
+    assert release_version(host, new) == RELEASES["pypi"][new]["glance"]
+    assert f"path=/opt/glance/{new}/bin/uwsgi" in service_command(host)
     assert_schema_current(host, f"/opt/glance/{new}/bin/glance-manage")
     schema = next(v for v in states.values() if v["__id__"] == SCHEMA_STATE)
     _, before = older
@@ -221,9 +211,9 @@ def back_to_older(host, pair, upgraded):
     """The older release asked for again: (rc, states, the served files
     before and after, the uWSGI command before and after)."""
     old, _, build = pair
-    files, command = served_files(host), serving_uwsgi(host)
+    files, command = served_files(host), service_command(host)
     rc, states = salt_call(host, "state.apply", "glance", pillar(old, build))
-    return rc, states, files, served_files(host), command, serving_uwsgi(host)
+    return rc, states, files, served_files(host), command, service_command(host)
 
 
 def test_an_older_release_than_the_schema_is_refused_before_anything_changes(host, pair, older, back_to_older):
@@ -233,7 +223,7 @@ def test_an_older_release_than_the_schema_is_refused_before_anything_changes(hos
     if before == schema_revisions(host, new):
         # Both releases know the schema: going back is allowed and serves.
         assert rc == 0, failed_first(states)
-        assert f"path=/opt/glance/{old}/bin/uwsgi" in serving_uwsgi(host)
+        assert f"path=/opt/glance/{old}/bin/uwsgi" in service_command(host)
         return
     assert rc != 0
     guard = next(v for v in states.values() if v["__id__"] == GUARD_STATE)
@@ -256,7 +246,7 @@ def test_the_suites_release_comes_back_without_pip_and_the_others_go(host, pair,
     assert rc == 0, failed_first(states)
     venv = next(v for v in states.values() if v["__id__"] == "glance-server-install-pypi-venv-installed")
     assert venv["changes"] == {} and venv["comment"].startswith(f"/opt/glance/{SUITE_RELEASE} is current")
-    assert f"path=/opt/glance/{SUITE_RELEASE}/bin/uwsgi" in serving_uwsgi(host)
+    assert f"path=/opt/glance/{SUITE_RELEASE}/bin/uwsgi" in service_command(host)
     previous = next(v for v in states.values() if v["__id__"] == PREVIOUS_STATE)
     gone = {release for release in (old, new) if release != SUITE_RELEASE}
     assert {f"/opt/glance/{release}" for release in gone} <= set(previous["changes"]["removed"]), previous

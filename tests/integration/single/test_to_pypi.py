@@ -21,8 +21,10 @@ from glance_checks import (
     failed_first,
     glance_client,
     salt_call,
+    service_command,
     wait_listening,
 )
+from tempest_checks import platform_name
 
 # Per platform: (the packages' release, the PyPI release it moves to).
 MOVES = {"debian-13": ("2025.1", "2026.1")}
@@ -30,11 +32,6 @@ REMOVED_STATE = "glance-server-install-pypi-distribution-glance-pkg-removed"
 LOCAL_API = dict(GLANCE, OS_ENDPOINT="http://127.0.0.1:9292")
 IMAGES_SQL = ("SELECT id, status, size, checksum, os_hash_value FROM images WHERE deleted = 0 "
               "ORDER BY id")
-
-
-def platform(host):
-    info = host.system_info
-    return f"{info.distribution}-{info.release.split('.')[0]}"
 
 
 def image_rows(host):
@@ -52,9 +49,9 @@ def image_data(host, rows):
 @pytest.fixture(scope="module")
 def moved(host):
     """(images before, their data before, the move's states)."""
-    wanted = MOVES.get(platform(host))
+    wanted = MOVES.get(platform_name(host))
     if wanted is None:
-        pytest.skip(f"no move to PyPI on {platform(host)}: its packaged release is not a supported start")
+        pytest.skip(f"no move to PyPI on {platform_name(host)}: its packaged release is not a supported start")
     _, release = wanted
     assert host.package("glance-api").is_installed, "the suite should start on the distribution's Glance"
     wait_listening(host, "0.0.0.0:9292")
@@ -79,9 +76,8 @@ def test_the_packages_go_once_the_virtualenv_serves(host, moved):
 
 
 def test_glance_api_runs_from_the_releases_virtualenv(host, moved):
-    _, release = MOVES[platform(host)]
-    command = host.run("systemctl show -p ExecStart --value glance-api").stdout
-    assert f"path=/opt/glance/{release}/bin/uwsgi" in command
+    _, release = MOVES[platform_name(host)]
+    assert f"path=/opt/glance/{release}/bin/uwsgi" in service_command(host)
     assert host.service("glance-api").is_enabled
     assert_schema_current(host, f"/opt/glance/{release}/bin/glance-manage")
     assert_config_valid(host, f"/opt/glance/{release}/bin/oslo-config-validator")
