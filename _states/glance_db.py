@@ -30,6 +30,12 @@ awaited on a secondary.
     The Python that runs Glance (default ``/usr/bin/python3``).
 ``manage``
     (``synced``) Its ``glance-manage`` (default: the one on the PATH).
+``contract``
+    (``synced``, ``current``) False while API nodes of the previous release
+    still serve (a rolling upgrade): ``synced`` then runs only
+    ``glance-manage db expand`` and ``db migrate`` when ``db check`` says
+    they are due, and both take a schema whose contract is all that is
+    left as ready; the contract runs once every node runs the new release.
 ``connection``
     (``not_newer``) The database URL the configuration is about to hold:
     the guard runs before that file is written. It reaches the check in its
@@ -58,6 +64,8 @@ UNREACHABLE = 69
 NEWER = 65
 # What a failure shows of glance-manage's output: its last lines say why.
 OUTPUT_TAIL = 2000
+# `glance-manage db check`'s exit statuses: the step that is due.
+EXPAND_DUE, MIGRATE_DUE, CONTRACT_DUE = 3, 4, 5
 
 
 def __virtual__():
@@ -89,38 +97,77 @@ def _check(name, user, python, check, connection=None):
     return run["retcode"], said[-OUTPUT_TAIL:]
 
 
-def synced(name, user="glance", python="/usr/bin/python3", check=CHECK, manage="glance-manage"):
-    """Run ``glance-manage db_sync`` unless the schema is current."""
+def _steps(status, contract):
+    """The glance-manage commands due for a schema of check STATUS: all
+    three phases at once (db_sync, offline), the contract alone when only
+    it is left, or, while CONTRACT is false, only expand and migrate (none
+    for a status that names neither)."""
+    if contract:
+        return [["db", "contract"]] if status == CONTRACT_DUE else [["db_sync"]]
+    if status == EXPAND_DUE:
+        return [["db", "expand"], ["db", "migrate"]]
+    return [["db", "migrate"]] if status == MIGRATE_DUE else []
+
+
+def _ready(status, contract):
+    """Whether a schema of check STATUS serves the installed release."""
+    return status == 0 or (status == CONTRACT_DUE and not contract)
+
+
+CONTRACT_LEFT = ("The database schema is expanded and migrated; its contract waits until every API node "
+                 "runs this release (contract is false)")
+
+
+def synced(name, user="glance", python="/usr/bin/python3", check=CHECK, manage="glance-manage", contract=True):
+    """Run the schema steps ``glance-manage db check`` says are due (all of
+    them with ``db_sync``, or without the contract while CONTRACT is false)
+    unless the schema is current."""
     ret = {"name": name, "changes": {}, "result": True, "comment": ""}
     status, said = _check(name, user, python, check)
-    if status == 0:
-        ret["comment"] = "The database schema is current"
+    if _ready(status, contract):
+        ret["comment"] = "The database schema is current" if status == 0 else CONTRACT_LEFT
         return ret
     if status in (UNREACHABLE, NEWER):
         ret.update(result=False, comment=said)
         return ret
+    steps = _steps(status, contract)
+    if not steps:
+        # Not a status db check gives before the contract: nothing safe to
+        # run while the previous release still serves.
+        ret.update(result=False, comment=f"The schema check did not say which step is due: {said}")
+        return ret
+    commands = ", ".join("glance-manage " + " ".join(step) for step in steps)
+    changes = {"schema": " + ".join(" ".join(step) for step in steps)}
     if __opts__["test"]:
-        ret.update(result=None, comment=f"glance-manage db_sync would run: {said}",
-                   changes={"schema": "synced"})
+        ret.update(result=None, comment=f"{commands} would run: {said}", changes=changes)
         return ret
-    sync = __salt__["cmd.run_all"](_as_user(user, manage, "--config-file", name, "db_sync"),
-                                   python_shell=False, ignore_retcode=True, output_loglevel="quiet")
-    if sync["retcode"] != 0:
-        output = (sync["stdout"] + "\n" + sync["stderr"]).strip()[-OUTPUT_TAIL:]
-        ret.update(result=False, comment=f"glance-manage db_sync failed (exit {sync['retcode']}): {output}")
-        return ret
-    ret.update(comment="glance-manage db_sync brought the schema to the installed release",
-               changes={"schema": "synced"})
+    for step in steps:
+        run = __salt__["cmd.run_all"](_as_user(user, manage, "--config-file", name, *step),
+                                      python_shell=False, ignore_retcode=True, output_loglevel="quiet")
+        if run["retcode"] != 0:
+            output = (run["stdout"] + "\n" + run["stderr"]).strip()[-OUTPUT_TAIL:]
+            # A later step failing leaves the earlier ones done: say so.
+            done = {"schema": " + ".join(" ".join(s) for s in steps[:steps.index(step)])} \
+                if step != steps[0] else {}
+            ret.update(result=False, changes=done,
+                       comment=f"glance-manage {' '.join(step)} failed (exit {run['retcode']}): {output}")
+            return ret
+    ret.update(comment=f"{commands} brought the schema to the installed release"
+                       + ("" if contract else " (all but the contract)"),
+               changes=changes)
     return ret
 
 
-def current(name, user="glance", python="/usr/bin/python3", check=CHECK):
+def current(name, user="glance", python="/usr/bin/python3", check=CHECK, contract=True):
     """Succeed when the schema is current; fail (for ``retry`` to ask again)
     when it is not, without changing anything: a secondary waits for the
-    primary's schema."""
+    primary's schema (expanded and migrated is enough while CONTRACT is
+    false)."""
     ret = {"name": name, "changes": {}, "result": True, "comment": "The database schema is current"}
     status, said = _check(name, user, python, check)
-    if status != 0:
+    if status == CONTRACT_DUE and not contract:
+        ret["comment"] = CONTRACT_LEFT
+    elif status != 0:
         # An unreachable server says nothing about the schema, and a newer
         # one is not for the primary to fix: their messages as they are.
         if status not in (UNREACHABLE, NEWER):

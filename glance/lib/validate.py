@@ -40,7 +40,7 @@ def check(glance, given):
     check_shapes(given)
     check_server(glance, given)
     check_install(glance)
-    check_database(glance["server"]["database"])
+    check_database(glance["server"]["database"], glance["features"])
     check_identity(glance["server"]["identity"])
     check_messaging(glance)
     check_cache(glance["server"].get("cache") or {})
@@ -125,7 +125,7 @@ def check_install(glance):
                       f"{install['python']}, which this platform's packages do not provide")
 
 
-def check_database(db):
+def check_database(db, features):
     if db.get("engine") not in ("mysql", "postgresql", "sqlite"):
         raise Invalid("database:engine",
                       f"unknown database engine {db.get('engine')}; expected mysql, postgresql or sqlite")
@@ -133,6 +133,16 @@ def check_database(db):
         for key in ("host", "password"):
             if not db.get(key):
                 raise Invalid(f"database:{key}", f"is required with database engine {db['engine']}")
+    if not isinstance(db.get("contract"), bool):
+        raise Invalid("database:contract", f"must be true or false, not {db.get('contract')!r}")
+    if not db["contract"]:
+        # glance-manage's online expand, migrate and contract refuse other engines.
+        if db["engine"] == "postgresql":
+            raise Invalid("database:contract", "false (a rolling schema upgrade) needs database engine mysql "
+                                               "or sqlite: Glance's online expand and contract support no other")
+        if not features.get("db_check"):
+            raise Invalid("database:contract", "false (a rolling schema upgrade) needs a release from Queens "
+                                               "on: earlier ones have no glance-manage db check")
 
 
 def check_identity(identity):

@@ -13,9 +13,11 @@
 {%- set manage = 'runuser -u ' ~ glance.user ~ ' -- ' ~ glance.bin_dir ~ '/glance-manage --config-file ' ~ glance.api_config %}
 {#- From Queens, glance_db (_states/glance_db.py) asks whether the schema is
     current (files/schema_current.py, `glance-manage db check` when in
-    doubt) and syncs or waits accordingly. #}
+    doubt) and syncs or waits accordingly; with database:contract false
+    (a rolling upgrade) it leaves the contract for later. #}
 {%- set schema = {'name': glance.api_config, 'user': glance.user, 'python': glance.python,
-                  'check': 'salt://' ~ tplroot ~ '/files/schema_current.py'} %}
+                  'check': 'salt://' ~ tplroot ~ '/files/schema_current.py',
+                  'contract': glance.server.database.contract} %}
 
 {%- if glance.manage_services %}
 

@@ -58,6 +58,13 @@ def service_command(host, service="glance-api"):
     return host.run(f"systemctl show -p ExecStart --value {service}").stdout
 
 
+def glance_tool(host, name):
+    """The command NAME of the Glance that serves: beside the uWSGI of the
+    virtualenv glance-api runs from (a PyPI install), else the PATH's."""
+    venv = re.search(r"path=(\S+)/bin/uwsgi\b", service_command(host))
+    return f"{venv.group(1)}/bin/{name}" if venv else name
+
+
 def assert_private(host, path):
     conf = host.file(path)
     assert conf.is_file, path
@@ -111,8 +118,10 @@ def glance_user_env(server, endpoint="http://127.0.0.1:9292"):
     return settings
 
 
-def assert_schema_current(host, manage="glance-manage"):
-    """MANAGE: the glance-manage of the Glance under test (a virtualenv's)."""
+def assert_schema_current(host, manage=None):
+    """MANAGE: the glance-manage of the Glance under test (by default the
+    one of the Glance that serves)."""
+    manage = manage or glance_tool(host, "glance-manage")
     cmd = host.run(f"runuser -u glance -- {manage} --config-file {API_CONF} db check")
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
 
@@ -139,11 +148,12 @@ def assert_schema_behind_is_detected(host, run_sql):
     assert changed_or_failed(current) == {}
 
 
-def assert_config_valid(host, validator="oslo-config-validator"):
+def assert_config_valid(host, validator=None):
     """oslo-config-validator finds no unknown or removed option in
     glance-api.conf against the Glance installed on the host (VALIDATOR:
     the one beside it, a virtualenv's). Store sections are named by the
     operator, so those groups cannot be validated."""
+    validator = validator or glance_tool(host, "oslo-config-validator")
     conf = read_ini(host, API_CONF)
     dynamic = ["os_glance_staging_store", "os_glance_tasks_store"]
     if conf.has_option("DEFAULT", "enabled_backends"):

@@ -81,8 +81,8 @@ UNKNOWN = {
         "glance:server:bind:interface: unknown key; known keys: address, port"),
     "database option written at the wrong level": (
         server(database={**MYSQL, "cacert_file": "/ca.pem"}),
-        "glance:server:database:cacert_file: unknown key; known keys: engine, host, name, password, path, port, "
-        "ssl, user"),
+        "glance:server:database:cacert_file: unknown key; known keys: contract, engine, host, name, password, path, "
+        "port, ssl, user"),
     "first in sorted order": (
         glance(server={"zorkers": 2, "databse": MYSQL}, bootstrap={"identiy": {}}),
         "glance:bootstrap:identiy: unknown key (did you mean identity?)"),

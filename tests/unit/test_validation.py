@@ -49,6 +49,17 @@ CASES = {
     "mysql without host": (
         server(database={"engine": "mysql", "password": "pw"}),
         "glance:server:database:host: is required with database engine mysql"),
+    "database contract not a bool": (
+        server(database=dict(MYSQL, contract="no")),
+        "glance:server:database:contract: must be true or false, not 'no'"),
+    "rolling schema upgrade on postgresql": (
+        server(database=dict(MYSQL, engine="postgresql", contract=False)),
+        "glance:server:database:contract: false (a rolling schema upgrade) needs database engine mysql or "
+        "sqlite: Glance's online expand and contract support no other"),
+    "rolling schema upgrade before queens": (
+        server(version="pike", database=dict(MYSQL, contract=False)),
+        "glance:server:database:contract: false (a rolling schema upgrade) needs a release from Queens on: "
+        "earlier ones have no glance-manage db check"),
     "unknown database engine": (
         server(database={"engine": "oracle", "host": "db", "password": "pw"}),
         "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),

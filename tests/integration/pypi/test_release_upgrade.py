@@ -166,7 +166,7 @@ def test_the_upgrade_switches_the_service_and_brings_the_schema_to_the_new_head(
     after = schema_revisions(host, new)
     if before != after:
         # A schema change: the sync ran, and said so.
-        assert schema["changes"] == {"schema": "synced"}, schema
+        assert schema["changes"] == {"schema": "db_sync"}, schema
     else:
         assert schema["changes"] == {}, schema
     for package in build:

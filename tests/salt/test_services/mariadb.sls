@@ -5,7 +5,10 @@
 # unix_socket authentication; when glance:bootstrap:database has an
 # admin_password (the database is reached over the network), root may also
 # log in from anywhere with that password, and the server listens on all
-# addresses instead of the loopback.
+# addresses instead of the loopback, and keeps a binary log as a
+# replicated site's server does: then Glance's online schema upgrade (db
+# expand and contract create and drop triggers) needs
+# log_bin_trust_function_creators, set here the way such a site sets it.
 {%- set bootstrap = salt['pillar.get']('glance:bootstrap:database', {}) %}
 {%- set remote_root = bootstrap.get('admin_password') %}
 {%- set socket = '/run/mysqld/mysqld.sock' %}
@@ -28,6 +31,10 @@ test-services-mariadb-config:
     - contents: |
         [mysqld]
         bind-address = {{ '0.0.0.0' if remote_root else '127.0.0.1' }}
+{%- if remote_root %}
+        log_bin = mysql-bin
+        log_bin_trust_function_creators = 1
+{%- endif %}
     - require:
       - pkg: test-services-mariadb-installed
 

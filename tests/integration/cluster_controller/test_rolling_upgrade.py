@@ -1,0 +1,159 @@
+"""The cluster moves to the next release under load, driven from the
+salt-master on the controller by glance.orchestrate.upgrade: on Debian 13
+both API nodes go from the distribution's Glance 2025.1 to Glance 2026.1
+from PyPI (the SLURP pair), one node drained at a time, while the rolling
+client (rolling_client.py) keeps listing, showing, downloading and
+uploading images through HAProxy. No request fails, every image uploaded
+before and during the upgrade reads back intact, the schema is at
+2026.1's head, and an apply of the new pillar afterwards changes nothing.
+First, the same upgrade with a package index that cannot be reached
+stops at its first step, on every node, and leaves the old release
+serving. Printed: each node's drained time and the upgrade's wall time.
+
+Runs after test_rolling_update.py (the suite's pillar back) and leaves the
+cluster on the new release for the tests that follow, the nodes' own
+included. Debian 12's packaged Zed is not upgraded here: the next release
+from PyPI that the formula carries for it (2023.2) is not one OpenStack
+supports upgrading Zed to directly; the pypi suite upgrades across a
+schema change on that platform."""
+import json
+
+import pytest
+
+from glance_checks import require_salt_master, salt_master_json
+from rolling_client import (
+    NODES,
+    api_service,
+    healthy,
+    on_nodes,
+    orchestrate,
+    orchestrate_ok,
+    read_back_uploads,
+    run_client,
+    step_window,
+)
+from tempest_checks import platform_name
+
+# Per platform: (the packages' release, the PyPI release the cluster moves to).
+UPGRADES = {"debian-13": ("2025.1", "2026.1")}
+UPGRADE = "glance.orchestrate.upgrade"
+PRIMARY = "glance-1"
+API_CONF = "/etc/glance/glance-api.conf"
+# An index nothing listens on: pip cannot fetch anything.
+UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"
+
+
+def new_release(release, **install):
+    return {"glance": {"server": {"version": release, "install": {"method": "pypi", **install}}}}
+
+
+def serving(host):
+    """{node: ExecStart of glance-api}."""
+    return on_nodes(host, "systemctl show -p ExecStart --value glance-api")
+
+
+@pytest.fixture(scope="module")
+def release(host):
+    require_salt_master(host)
+    wanted = UPGRADES.get(platform_name(host))
+    if wanted is None:
+        pytest.skip(f"no cluster upgrade on {platform_name(host)}: its packaged release has no supported "
+                    f"next release from PyPI here")
+    return wanted[1]
+
+
+@pytest.fixture(scope="module")
+def unreachable_index(host, release):
+    """The upgrade with an index that cannot be reached: (exit, steps,
+    the nodes' glance-api and configuration before and after)."""
+    healthy(host)
+    before = (serving(host), on_nodes(host, f"sha256sum {API_CONF}"), api_service(host))
+    pillar = {"glance_orchestrate": {"pillar": new_release(release, index_url=UNREACHABLE_INDEX)}}
+    rc, steps, _, _ = orchestrate(host, UPGRADE, pillar)
+    after = (serving(host), on_nodes(host, f"sha256sum {API_CONF}"), api_service(host))
+    return rc, steps, before, after
+
+
+def test_an_unreachable_index_stops_the_upgrade_before_any_node_is_touched(host, release, unreachable_index):
+    rc, steps, before, after = unreachable_index
+    assert rc != 0
+    venv = steps["glance-orchestrate-upgrade-venv"]
+    assert venv["result"] is False
+    # Salt's answer names each node that failed and why.
+    for node in NODES:
+        assert node in venv["comment"], venv["comment"]
+    assert "the package index could not be reached" in json.dumps(venv["changes"]), venv["changes"]
+    ran = [sid for sid, step in steps.items() if step.get("result") is True or step.get("changes")]
+    assert ran == [], f"steps after the failed build ran: {ran}"
+    # The packages' Glance serves, unchanged, its configuration as it was.
+    assert before == after
+    assert not any("/opt/glance/" in command for command in after[0].values()), after[0]
+    assert on_nodes(host, f"test -e /opt/glance/{release} && echo built || echo absent") == \
+        {node: "absent" for node in NODES}
+
+
+def drained_seconds(steps, node):
+    prefix = f"glance-orchestrate-upgrade-{node}"
+    return step_window(steps, f"{prefix}-drain", f"{prefix}-undrain")
+
+
+@pytest.fixture(scope="module")
+def upgraded(host, release, unreachable_index, capsys):
+    """The upgrade under load: (the client's result, the steps, seconds)."""
+    healthy(host)
+    pillar = {"glance_orchestrate": {"pillar": new_release(release)}}
+    result, (steps, seconds) = run_client(host, lambda: orchestrate_ok(host, UPGRADE, pillar))
+    with capsys.disabled():
+        drained = ", ".join(f"{node} {drained_seconds(steps, node):.0f}s" for node in NODES)
+        print(f"\nupgrade {platform_name(host)} to {release}: {seconds:.0f}s in all; drained: {drained}; "
+              f"{result['requests']} requests through HAProxy, {len(result['failures'])} failed, "
+              f"{len(result['uploads'])} uploads", flush=True)
+    return result, steps
+
+
+def test_no_request_failed_during_the_upgrade(upgraded):
+    result, _ = upgraded
+    assert result["stopped"], "the client ran out of requests before the upgrade ended"
+    assert result["failures"] == [], f"requests failed during the upgrade: {result['failures'][:10]}"
+
+
+def test_the_primary_went_first_and_the_contract_came_last(upgraded):
+    _, steps = upgraded
+    order = sorted(steps, key=lambda sid: steps[sid]["__run_num__"])
+    assert order[0] == "glance-orchestrate-upgrade-venv"
+    assert order[1] == f"glance-orchestrate-upgrade-{PRIMARY}-drain"
+    assert order[-1] == "glance-orchestrate-upgrade-contract"
+
+
+def test_every_node_serves_the_new_release_from_its_virtualenv(host, release, upgraded):
+    for node, command in serving(host).items():
+        assert f"path=/opt/glance/{release}/bin/uwsgi" in command, (node, command)
+    # Removed, not purged: "rc" (its configuration files kept).
+    packages = on_nodes(host, "dpkg-query -W -f '${db:Status-Abbrev}' glance-api glance-common 2>&1")
+    assert all(status.split() == ["rc", "rc"] for status in packages.values()), packages
+
+
+def test_the_schema_is_at_the_new_releases_head(host, release, upgraded):
+    answer = salt_master_json(host, PRIMARY, "cmd.run_all",
+                              f"runuser -u glance -- /opt/glance/{release}/bin/glance-manage "
+                              f"--config-file {API_CONF} db check")
+    assert answer[PRIMARY]["retcode"] == 0, answer[PRIMARY]
+
+
+def test_every_image_uploaded_during_the_upgrade_reads_back(host, upgraded):
+    result, _ = upgraded
+    assert result["uploads"], "the client uploaded nothing during the upgrade"
+    read_back = read_back_uploads(host, result["uploads"])
+    assert set(read_back.values()) == {"intact"}, read_back
+
+
+def test_the_new_pillar_applied_again_changes_nothing(host, release, upgraded):
+    answers = salt_master_json(host, "-L", ",".join(NODES), "state.apply", "glance",
+                               "pillar=" + json.dumps(new_release(release)))
+    for node in NODES:
+        states = answers[node]
+        assert isinstance(states, dict), states
+        changed = [f"{v.get('__id__')}: {v.get('comment')}" for v in states.values()
+                   if v.get("result") is not True or v.get("changes")]
+        assert changed == [], f"{node}: " + "\n".join(changed)
+    healthy(host)
