@@ -289,6 +289,15 @@ def check_import(glance, given):
                 raise Invalid("import:methods", f"version {glance['version']} has no {method} import method")
         if "copy-image" in methods and glance["image_import"]["copyable_stores"] < 2:
             raise Invalid("import:methods", "copy-image copies between stores and needs two stores or more")
+    self_url = given.get("worker_self_reference_url")
+    if self_url is not None:
+        if not isinstance(self_url, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", self_url):
+            raise Invalid("import:worker_self_reference_url",
+                          f"expected this API worker's http or https URL ({{minion}} stands for the minion id), "
+                          f"got {self_url}")
+        if not glance["features"]["distributed_import"]:
+            raise Invalid("import:worker_self_reference_url",
+                          f"version {glance['version']} has no distributed import (Wallaby on)")
     filtering = given.get("filtering")
     if filtering is None:
         return

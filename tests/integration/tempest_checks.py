@@ -54,10 +54,11 @@ TEMPEST_FOR_PLATFORM = {
     "debian-12": (25, "39.0.0"),
     "debian-13": (30, "46.2.0"),
 }
-# Glance from PyPI, by major version: 33 (2026.2) with 47.0.0, the first
-# Tempest released after 2026.2, installed with the 2026.2 constraints the
-# formula carries (see TEMPEST_CONSTRAINTS_FILE).
-TEMPEST_FOR_PYPI = {33: "47.0.0"}
+# Glance from PyPI, by major version: 32 (2026.1, the cluster upgraded on
+# Debian 13) with 46.2.0, the 2026.1 release tag; 33 (2026.2) with 47.0.0,
+# the first Tempest released after 2026.2, installed with the 2026.2
+# constraints the formula carries (see TEMPEST_CONSTRAINTS_FILE).
+TEMPEST_FOR_PYPI = {32: "46.2.0", 33: "47.0.0"}
 
 # Tests left out by exact name, per Tempest release, where no tempest.conf
 # switch exists. Tempest before 46.2.0 expects Glance to accept a
@@ -333,28 +334,39 @@ def results(host):
     return {row["test"]: row["status"] for row in rows}
 
 
-def run_image_api(host, server, bootstrap, label, report, venv=None, image_source=None):
+def tempest_release(platform, major, pypi):
+    """The Tempest release for Glance MAJOR on PLATFORM (PYPI: installed
+    from PyPI rather than the distribution's packages)."""
+    if pypi:
+        assert major in TEMPEST_FOR_PYPI, f"no Tempest release chosen for Glance {major}: TEMPEST_FOR_PYPI"
+        return TEMPEST_FOR_PYPI[major]
+    if platform not in TEMPEST_FOR_PLATFORM:
+        pytest.skip(f"no Tempest release chosen for {platform} (Glance {major}): TEMPEST_FOR_PLATFORM")
+    expected_major, version = TEMPEST_FOR_PLATFORM[platform]
+    assert major == expected_major, (f"{platform} runs Glance {major}, not {expected_major}: "
+                                     "choose its Tempest again")
+    return version
+
+
+def run_image_api(host, server, bootstrap, label, report, venv=None, image_source=None, remote_glance=None):
     """Installs Tempest, writes tempest.conf, runs TESTS and asserts that
     none failed. LABEL names the suite in the summary line that REPORT (a
     function of one line) prints. VENV: the virtualenv of a Glance from
     PyPI (else the distribution's). IMAGE_SOURCE: see serve_http_image.
-    Returns the counts."""
+    REMOTE_GLANCE: where HOST runs no Glance (a cluster's controller, in
+    front of the API nodes), (glance-api.conf of an API node, parsed; its
+    Glance major version; whether it is from PyPI). Returns the counts."""
     platform = platform_name(host)
-    if venv:
-        major = glance_major(host, f"{venv}/bin/python")
-        assert major in TEMPEST_FOR_PYPI, f"no Tempest release chosen for Glance {major}: TEMPEST_FOR_PYPI"
-        version = TEMPEST_FOR_PYPI[major]
+    if remote_glance:
+        api, major, pypi = remote_glance
     else:
-        major = glance_major(host)
-        if platform not in TEMPEST_FOR_PLATFORM:
-            pytest.skip(f"no Tempest release chosen for {platform} (Glance {major}): TEMPEST_FOR_PLATFORM")
-        expected_major, version = TEMPEST_FOR_PLATFORM[platform]
-        assert major == expected_major, (f"{platform} runs Glance {major}, not {expected_major}: "
-                                         "choose its Tempest again")
+        api, pypi = read_ini(host, API_CONF), bool(venv)
+        major = glance_major(host, f"{venv}/bin/python" if venv else "python3")
+    version = tempest_release(platform, major, pypi)
     install_seconds = install(host, version)
     http_image = serve_http_image(host, image_source)
     try:
-        write_conf(host, derive_conf(server, bootstrap, read_ini(host, API_CONF), major, http_image),
+        write_conf(host, derive_conf(server, bootstrap, api, major, http_image),
                    str(bootstrap["identity"]["admin_password"]))
         rc, run_seconds = run(host, version)
     finally:

@@ -58,6 +58,10 @@ glance:
     show_image_direct_url: true
     # Clients come through HAProxy (the controller).
     behind_proxy: true
+    # Each node stages glance-direct uploads on its own disk: the other
+    # node proxies their import to it, by its name on the network.
+    import:
+      worker_self_reference_url: "http://{minion}:9292"
     # Seeded by the primary only, from the controller's test image server.
     images:
       - name: cluster-seed
@@ -84,7 +88,8 @@ glance:
       roles:
         - admin
         - service
+      # The catalog names the load balancer, HAProxy on the controller.
       endpoints:
-        public: http://glance:9292
-        internal: http://glance:9292
-        admin: http://glance:9292
+        public: http://controller:9292
+        internal: http://controller:9292
+        admin: http://controller:9292

@@ -91,6 +91,11 @@ class Rendered:
     def state(self, state_id):
         return self.states[state_id]
 
+    @property
+    def minion_id(self):
+        """The id of the minion that rendered (grains.id in templates)."""
+        return self._renderer.caller.opts["id"]
+
     def function(self, state_id):
         """(module, function, {arg: value}) of a state."""
         data = self.states[state_id]

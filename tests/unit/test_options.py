@@ -541,3 +541,16 @@ def test_property_protections_with_the_pillars_own_last_rule_and_policies(render
     assert protections.sections() == ["^x_billing_code$", ".*"]
     assert_section(protections, ".*", {"create": "default", "read": "default", "update": "default",
                                        "delete": "default"})
+
+
+def test_each_node_names_itself_for_a_proxied_import(render):
+    """One pillar for every API node: {minion} becomes the node's id."""
+    pillar = load_pillar("cluster")
+    rendered = render("debian-13", pillar)
+    assert pillar["glance"]["server"]["import"]["worker_self_reference_url"] == "http://{minion}:9292"
+    api = rendered.ini(API)
+    assert api.get("DEFAULT", "worker_self_reference_url") == f"http://{rendered.minion_id}:9292"
+
+
+def test_no_proxied_import_unless_the_pillar_asks(render):
+    assert not render("debian-13", load_pillar("single")).ini(API).has_option("DEFAULT", "worker_self_reference_url")

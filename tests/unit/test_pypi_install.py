@@ -222,3 +222,19 @@ def test_up_to_2024_1_the_paste_file_is_copied_into_the_config_dir(render):
     assert (function, absent["name"]) == ("absent", "/etc/glance/glance-api-paste.ini")
     assert rendered.ini("/etc/glance/glance-api.conf").get("paste_deploy", "config_file") == \
         "/opt/glance/2026.2/etc/glance/glance-api-paste.ini"
+
+
+def test_the_virtualenv_alone_changes_nothing_that_serves(render):
+    """glance.server.install.venv, as glance.orchestrate.upgrade applies it
+    on every API node before the first is drained: the release's packages,
+    constraints and virtualenv, nothing else."""
+    rendered = render("debian-13", pypi("2026.1"), sls="glance.server.install.venv")
+    assert set(rendered.states) - {"glance-server-install-pypi-saltutil-sync-all"} == {
+        "glance-server-install-pypi-pkg-installed", "glance-server-install-pypi-constraints-file-managed",
+        VENV_STATE}
+    assert rendered.function(VENV_STATE)[2]["name"] == "/opt/glance/2026.1"
+
+
+def test_with_packages_there_is_no_virtualenv_to_build(render):
+    rendered = render("debian-13", {}, sls="glance.server.install.venv")
+    assert list(rendered.states) == ["glance-server-install-venv-test-nop"]

@@ -121,6 +121,8 @@ def test_release_keys(render, platform, release):
         assert uwsgi["module"] == "glance.wsgi.api:application"
         assert uwsgi["http-chunked-input"] == "true"
         assert int(uwsgi["chunked-input-limit"]) >= 64 * 1024 * 1024
+        # A client gone before its answer is not raised into Glance.
+        assert uwsgi["disable-write-exception"] == "true"
     else:
         assert (default["bind_host"], default["bind_port"], default["workers"]) == ("0.0.0.0", "9292", "2")
         assert uwsgi_ini not in files

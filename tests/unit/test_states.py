@@ -8,7 +8,7 @@ MANAGE = "runuser -u glance -- /usr/bin/glance-manage --config-file /etc/glance/
 # glance_db's arguments (_states/glance_db.py): the schema check runs as the
 # glance user with Glance's Python on the file glance-manage reads.
 SCHEMA = {"name": "/etc/glance/glance-api.conf", "user": "glance", "python": "/usr/bin/python3",
-          "check": "salt://glance/files/schema_current.py"}
+          "check": "salt://glance/files/schema_current.py", "contract": True}
 SYNC = "glance-server-db-schema-glance-db-synced"
 GUARD = "glance-server-install-schema-glance-db-not-newer"
 WAIT = "glance-server-db-wait-for-schema-glance-db-current"
@@ -25,6 +25,16 @@ def test_primary_syncs_guarded_and_loads_metadefs_once(render):
     assert metadefs["name"] == f"{MANAGE} db_load_metadefs /etc/glance/metadefs"
     assert metadefs["onchanges"] == [{"glance_db": SYNC}]
     assert WAIT not in rendered.states
+
+
+def test_a_rolling_upgrade_leaves_the_contract_on_every_node(render):
+    """database:contract false, as glance.orchestrate.upgrade gives it to
+    each node's turn: the primary's schema step and a secondary's wait."""
+    pillar = load_pillar("cluster")
+    pillar["glance"]["server"]["database"]["contract"] = False
+    assert render("debian-13", pillar).function(SYNC)[2]["contract"] is False
+    pillar["glance"]["server"].update(load_pillar("cluster_secondary")["glance"]["server"])
+    assert render("debian-13", pillar).function(WAIT)[2]["contract"] is False
 
 
 def test_secondary_never_syncs_and_waits_for_the_schema(render):

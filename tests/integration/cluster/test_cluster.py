@@ -255,6 +255,52 @@ def test_upload_here_download_everywhere(probe, hostname):
         assert result["downloads"].get("cluster-probe-glance-1") is True, result
 
 
+# Runs inside a node: stages an image with glance-direct on this node (its
+# own disk) and asks the other node (argv[1]) to import it: the other node
+# proxies the import here (import:worker_self_reference_url). Waits until
+# the image is active, reads it back through the other node, deletes it.
+STAGE_HERE_IMPORT_THERE = KEYSTONE_TOKEN + r"""
+import hashlib, json, os, sys, time, urllib.request
+token = keystone_token("http://controller:5000/v3", "glance", sys.stdin.read(), "service", 30)
+here, there = "http://127.0.0.1:9292/v2/images", "http://%s:9292/v2/images" % sys.argv[1]
+
+def call(url, method="GET", data=None, ctype="application/json"):
+    req = urllib.request.Request(url, data, {"X-Auth-Token": token, "Content-Type": ctype}, method=method)
+    with urllib.request.urlopen(req, timeout=120) as answer:
+        return answer.read()
+
+data = os.urandom(1024 * 1024 + 3)
+meta = {"name": "cluster-direct-import", "disk_format": "raw", "container_format": "bare"}
+image = json.loads(call(here, "POST", json.dumps(meta).encode()))
+try:
+    call(here + "/" + image["id"] + "/stage", "PUT", data, "application/octet-stream")
+    started = time.monotonic()
+    call(there + "/" + image["id"] + "/import", "POST", json.dumps({"method": {"name": "glance-direct"}}).encode())
+    status = None
+    while time.monotonic() - started < 120:
+        status = json.loads(call(there + "/" + image["id"]))["status"]
+        if status in ("active", "killed", "deleted"):
+            break
+        time.sleep(1)
+    body = call(there + "/" + image["id"] + "/file") if status == "active" else b""
+    print(json.dumps({"status": status, "intact": hashlib.sha256(body).hexdigest() == hashlib.sha256(data).hexdigest(),
+                      "seconds": round(time.monotonic() - started, 1)}))
+finally:
+    call(here + "/" + image["id"], "DELETE")
+"""
+
+
+def test_glance_direct_staged_here_imports_through_the_other_node(host, api, hostname):
+    """Staging is node-local; the other node proxies the import here, to
+    this node's worker_self_reference_url."""
+    assert api.get("DEFAULT", "worker_self_reference_url") == f"http://{hostname}:9292"
+    other = {"glance-1": "glance-2", "glance-2": "glance-1"}[hostname]
+    cmd = host.run(f"printf '%s' '{GLANCE['OS_PASSWORD']}' | python3 -c '{STAGE_HERE_IMPORT_THERE}' {other}")
+    assert cmd.rc == 0, cmd.stdout + cmd.stderr
+    result = json.loads(cmd.stdout.strip().splitlines()[-1])
+    assert (result["status"], result["intact"]) == ("active", True), result
+
+
 def test_every_probe_is_an_rbd_image_of_the_controllers_pool(host, probe):
     """Each node's probe, read from Ceph by this node's client, holds the
     data uploaded, and its location is the controller's cluster."""

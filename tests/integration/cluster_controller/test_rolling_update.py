@@ -5,7 +5,9 @@ showing and downloading the seeded one and uploading its own through the
 controller's HAProxy (rolling_client.py): no request fails, every upload
 reads back intact, each node's glance-api is restarted, never both at
 once. The same change applied to both nodes at once is measured (printed,
-not asserted) for contrast, and brings the suite's pillar back.
+not asserted) for contrast, and brings the suite's pillar back. Last, a
+node that does not come back healthy stops the run, named, while the
+other keeps serving.
 
 Where the controller runs no salt-master (Test Kitchen runs the cluster
 masterless) there is nothing to drive: skipped."""
@@ -16,8 +18,10 @@ from rolling_client import (
     CLUSTER,
     NODES,
     api_service,
+    failed_steps,
     healthy,
     on_nodes,
+    orchestrate,
     orchestrate_ok,
     read_back_uploads,
     run_client,
@@ -91,4 +95,33 @@ def test_rolling_restart_loses_no_request_then_all_at_once_for_contrast(master, 
     assert set(workers(host).values()) == {str(WORKERS)}, "the suite's pillar is not back"
     assert len(restart_windows(before, after)) == len(NODES)
     # The next tests find both nodes serving again.
+    healthy(host)
+
+
+def test_a_node_that_does_not_come_back_stops_the_run_naming_it(master, capsys):
+    """A change after which the first node no longer answers where the
+    load balancer and the orchestration look (glance-api moved to another
+    port): its health step fails after wait_seconds, the run stops there
+    naming it, the next node is never touched, and the cluster keeps
+    serving through the other node without a failed request. The suite's
+    pillar then brings the node back."""
+    host = master
+    first, second = sorted(NODES)
+    healthy(host)
+    before = api_service(host)
+    moved = {"glance_orchestrate": {"wait_seconds": 15,
+                                    "pillar": {"glance": {"server": {"bind": {"port": 9393}}}}}}
+    result, (rc, steps, _, _) = run_client(host, lambda: orchestrate(host, "glance.orchestrate.rolling", moved))
+    after = api_service(host)
+    assert rc != 0
+    assert failed_steps(steps)[0].startswith(f"glance-orchestrate-rolling-{first}-healthy: "), failed_steps(steps)
+    assert steps[f"glance-orchestrate-rolling-{first}-apply"]["result"] is True
+    assert steps[f"glance-orchestrate-rolling-{second}-drain"]["result"] is False
+    assert after[second]["MainPID"] == before[second]["MainPID"], f"{second} was restarted"
+    assert result["failures"] == [], f"requests failed while {first} was away: {result['failures'][:10]}"
+    read_back = read_back_uploads(host, result["uploads"])
+    assert set(read_back.values()) == {"intact"}, read_back
+    # Back with the suite's pillar.
+    answers = salt_master_json(host, first, "state.apply", "glance")
+    assert all(v.get("result") is True for v in answers[first].values()), answers[first]
     healthy(host)
