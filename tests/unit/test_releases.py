@@ -235,6 +235,7 @@ PROBES = {
     "multiple_locations": {"glance": {"server": {"show_multiple_locations": True}}},
     "cors": {"glance": {"server": {"cors": {"allowed_origin": ["https://dash.example.com"]}}}},
     "behind_proxy": {"glance": {"server": {"behind_proxy": True}}},
+    "distributed_import": {"glance": {"server": {"import": {"worker_self_reference_url": "http://{minion}:9292"}}}},
 }
 
 
@@ -338,6 +339,9 @@ FEATURES = {
     "multistore": Feature(("ussuri", None), "single", _has("DEFAULT", "enabled_backends")),
     "image_import": Feature(("queens", None), "single", _has("import_filtering_opts", "disallowed_hosts")),
     "import_glance_download": Feature(("zed", None), "glance_download", _import_method("glance-download")),
+    "distributed_import": Feature(("wallaby", None), "distributed_import",
+                                  _written_or_refused("DEFAULT", "worker_self_reference_url",
+                                                      "has no distributed import")),
     "policy_yaml": Feature(("wallaby", None), "single", _has_file("/etc/glance/policy.yaml")),
     "cors_middleware": Feature(("mitaka", None), "cors",
                                _written_or_refused("cors", "allowed_origin", "has no CORS filter")),

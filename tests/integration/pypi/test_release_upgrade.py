@@ -4,9 +4,13 @@ release to the next by changing glance:server:version.
 The upgrade runs on a database of its own (UPGRADE_DB, made by
 glance.bootstrap like any other), so that it starts from the older
 release's schema: on Debian 12, 2023.2 to 2024.1, which crosses the last
-schema change (2024_1_expand01, the cache tables), so db_sync really
-expands, migrates and contracts; on Debian 13, 2026.1 to 2026.2 (the
-newest pair; no schema change). The older release seeds the pillar's image;
+schema change (2024_1_expand01, the cache tables), applied as a node's
+turn in glance.orchestrate.upgrade applies it (database:contract false):
+Glance's online db expand and db migrate really run, against MariaDB
+with its binary log on, the new release serves the expanded schema
+(db check: the contract is due), and the apply after it runs db
+contract; on Debian 13, 2026.1 to 2026.2 (the newest pair; no schema
+change). The older release seeds the pillar's image;
 after the upgrade it reads back byte for byte, the schema is at the new
 release's head, oslo-config-validator is clean for it, and a second apply
 changes nothing. Going back to the older release is then refused before
@@ -43,6 +47,10 @@ PAIRS = {
     "debian-12": ("2023.2", "2024.1", ["netifaces"]),
     "debian-13": ("2026.1", "2026.2", []),
 }
+# Pairs upgraded the rolling way: expand and migrate, then the contract.
+ROLLING_SCHEMA_PAIRS = {("2023.2", "2024.1")}
+# glance-manage db check's exit status when only the contract is due.
+CONTRACT_DUE = 5
 UPGRADE_DB = "glance_upgrade"
 SCHEMA_STATE = "glance-server-db-schema-glance-db-synced"
 GUARD_STATE = "glance-server-install-schema-glance-db-not-newer"
@@ -70,11 +78,11 @@ print(json.dumps({"requests": total, "failed": failed, "longest_gap": round(long
 """
 
 
-def pillar(release, build):
+def pillar(release, build, contract=True):
     """The release on the upgrade's own database, the other releases kept
     until the suite's pillar comes back."""
     server = {"version": release, "install": {"method": "pypi", "build": build, "keep_previous": True},
-              "database": {"name": UPGRADE_DB}}
+              "database": {"name": UPGRADE_DB, **({} if contract else {"contract": False})}}
     return "pillar=" + json.dumps({"glance": {"server": server}})
 
 
@@ -122,17 +130,26 @@ def older(host, pair):
     return image, schema_revisions(host, old)
 
 
+def db_check(host, release):
+    """(exit status, output) of the release's glance-manage db check."""
+    cmd = host.run(f"runuser -u glance -- /opt/glance/{release}/bin/glance-manage --config-file {API_CONF} "
+                   "db check")
+    return cmd.rc, (cmd.stdout + cmd.stderr).strip()[-500:]
+
+
 @pytest.fixture(scope="module")
 def upgraded(host, pair, older):
     """The newer release applied to the same database while a probe asks
     the API for /versions: (the run's states, its seconds, the probe's
-    figures)."""
-    _, new, build = pair
+    figures, and for a rolling pair: db check and the seeded image's
+    sha256 between the two applies, the contracting apply's states)."""
+    old, new, build = pair
+    rolling = (old, new) in ROLLING_SCHEMA_PAIRS
     flag = "/run/glance-upgrade-probe"
     host.run(f"touch {flag}")
     host.run(f"setsid -f python3 -c {shlex.quote(PROBE)} {flag} > /run/glance-upgrade-probe.json 2>&1")
     started = time.monotonic()
-    rc, states = salt_call(host, "state.apply", "glance", pillar(new, build))
+    rc, states = salt_call(host, "state.apply", "glance", pillar(new, build, contract=not rolling))
     seconds = time.monotonic() - started
     wait_listening(host, "0.0.0.0:9292")
     host.run(f"rm -f {flag}")
@@ -140,7 +157,15 @@ def upgraded(host, pair, older):
     while time.monotonic() < deadline and not host.file("/run/glance-upgrade-probe.json").content_string:
         time.sleep(0.5)
     assert rc == 0, failed_first(states)
-    return states, seconds, json.loads(host.file("/run/glance-upgrade-probe.json").content_string)
+    probe = json.loads(host.file("/run/glance-upgrade-probe.json").content_string)
+    between = None
+    if rolling:
+        expanded = db_check(host, new)
+        served = glance_client(host, LOCAL_API, "digests", seeded_image(host)["id"])["sha256"]
+        rc, contracted = salt_call(host, "state.apply", "glance", pillar(new, build))
+        assert rc == 0, failed_first(contracted)
+        between = (expanded, served, contracted)
+    return states, seconds, probe, between
 
 
 def test_the_older_release_serves_its_own_schema(host, pair, older):
@@ -154,7 +179,7 @@ def test_the_older_release_serves_its_own_schema(host, pair, older):
 def test_the_upgrade_switches_the_service_and_brings_the_schema_to_the_new_head(host, pair, older, upgraded,
                                                                                  capsys):
     old, new, build = pair
-    states, seconds, probe = upgraded
+    states, seconds, probe, between = upgraded
     with capsys.disabled():
         print(f"\none-host upgrade {old} -> {new}: apply {seconds:.0f} s; /versions asked {probe['requests']} "
               f"times, {probe['failed']} failed, longest without an answer {probe['longest_gap']} s", flush=True)
@@ -164,8 +189,20 @@ def test_the_upgrade_switches_the_service_and_brings_the_schema_to_the_new_head(
     schema = next(v for v in states.values() if v["__id__"] == SCHEMA_STATE)
     _, before = older
     after = schema_revisions(host, new)
-    if before != after:
-        # A schema change: the sync ran, and said so.
+    if before != after and between:
+        # The rolling way: expand and migrate, the new release serving the
+        # expanded schema, then the contract alone.
+        (status, said), served, contracted = between
+        assert schema["changes"] == {"schema": "db expand + db migrate"}, schema
+        assert status == CONTRACT_DUE, said
+        assert served == SEEDED_SHA256
+        contract = next(v for v in contracted.values() if v["__id__"] == SCHEMA_STATE)
+        assert contract["changes"] == {"schema": "db contract"}, contract
+        # Nothing else but the metadata definitions, loaded after a schema step.
+        changed = {contracted[key]["__id__"] for key in changed_or_failed(contracted)}
+        assert changed <= {SCHEMA_STATE, "glance-server-db-load-metadefs-cmd-run"}, changed
+    elif before != after:
+        # A schema change offline: the sync ran, and said so.
         assert schema["changes"] == {"schema": "db_sync"}, schema
     else:
         assert schema["changes"] == {}, schema
