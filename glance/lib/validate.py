@@ -50,6 +50,7 @@ def check(glance, given):
     check_import(glance, given)
     check_middleware(glance, given)
     check_property_protection(given)
+    check_self_reference(glance, given)
 
 
 def check_shapes(given):
@@ -289,15 +290,6 @@ def check_import(glance, given):
                 raise Invalid("import:methods", f"version {glance['version']} has no {method} import method")
         if "copy-image" in methods and glance["image_import"]["copyable_stores"] < 2:
             raise Invalid("import:methods", "copy-image copies between stores and needs two stores or more")
-    self_url = given.get("worker_self_reference_url")
-    if self_url is not None:
-        if not isinstance(self_url, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", self_url):
-            raise Invalid("import:worker_self_reference_url",
-                          f"expected this API worker's http or https URL ({{minion}} stands for the minion id), "
-                          f"got {self_url}")
-        if not glance["features"]["distributed_import"]:
-            raise Invalid("import:worker_self_reference_url",
-                          f"version {glance['version']} has no distributed import (Wallaby on)")
     filtering = given.get("filtering")
     if filtering is None:
         return
@@ -410,3 +402,17 @@ def check_property_protection(given):
             if rule_format == "policies" and len(value) > 1:
                 raise Invalid(f"{key}:{operation}", f"one policy per operation (combine them in the policy "
                               f"file), got {value}")
+
+
+def check_self_reference(glance, given):
+    """worker_self_reference_url: an http(s) URL, on a release that has it."""
+    self_url = given.get("worker_self_reference_url")
+    if self_url is None:
+        return
+    if not isinstance(self_url, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", self_url):
+        raise Invalid("worker_self_reference_url",
+                      f"expected this API worker's http or https URL ({{minion}} stands for the minion id), "
+                      f"got {self_url}")
+    if not glance["features"]["distributed_import"]:
+        raise Invalid("worker_self_reference_url",
+                      f"version {glance['version']} has no distributed import (Wallaby on)")

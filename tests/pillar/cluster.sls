@@ -60,8 +60,7 @@ glance:
     behind_proxy: true
     # Each node stages glance-direct uploads on its own disk: the other
     # node proxies their import to it, by its name on the network.
-    import:
-      worker_self_reference_url: "http://{minion}:9292"
+    worker_self_reference_url: "http://{minion}:9292"
     # Seeded by the primary only, from the controller's test image server.
     images:
       - name: cluster-seed

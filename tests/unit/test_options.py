@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from saltrender import load_pillar
+from saltrender import load_pillar, with_version
 
 API = "/etc/glance/glance-api.conf"
 REGISTRY = "/etc/glance/glance-registry.conf"
@@ -547,10 +547,23 @@ def test_each_node_names_itself_for_a_proxied_import(render):
     """One pillar for every API node: {minion} becomes the node's id."""
     pillar = load_pillar("cluster")
     rendered = render("debian-13", pillar)
-    assert pillar["glance"]["server"]["import"]["worker_self_reference_url"] == "http://{minion}:9292"
+    assert pillar["glance"]["server"]["worker_self_reference_url"] == "http://{minion}:9292"
     api = rendered.ini(API)
     assert api.get("DEFAULT", "worker_self_reference_url") == f"http://{rendered.minion_id}:9292"
 
 
 def test_no_proxied_import_unless_the_pillar_asks(render):
     assert not render("debian-13", load_pillar("single")).ini(API).has_option("DEFAULT", "worker_self_reference_url")
+
+
+def test_the_centralized_image_cache_gets_a_node_url_where_the_pillar_has_none(render):
+    """From 2024.1 the cache's centralized_db driver records each cached
+    image under worker_self_reference_url: without one, caching fails."""
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["image_cache"] = {"enabled": True}
+    for version, written in [("2023.2", False), ("2024.1", True), ("2026.2", True)]:
+        rendered = render("debian-13", with_version(pillar, version))
+        api = rendered.ini(API)
+        assert api.has_option("DEFAULT", "worker_self_reference_url") is written, version
+        if written:
+            assert api.get("DEFAULT", "worker_self_reference_url") == f"http://{rendered.minion_id}:9292"

@@ -235,7 +235,8 @@ PROBES = {
     "multiple_locations": {"glance": {"server": {"show_multiple_locations": True}}},
     "cors": {"glance": {"server": {"cors": {"allowed_origin": ["https://dash.example.com"]}}}},
     "behind_proxy": {"glance": {"server": {"behind_proxy": True}}},
-    "distributed_import": {"glance": {"server": {"import": {"worker_self_reference_url": "http://{minion}:9292"}}}},
+    "distributed_import": {"glance": {"server": {"worker_self_reference_url": "http://{minion}:9292"}}},
+    "image_cache": {"glance": {"server": {"image_cache": {"enabled": True}}}},
 }
 
 
@@ -339,6 +340,7 @@ FEATURES = {
     "multistore": Feature(("ussuri", None), "single", _has("DEFAULT", "enabled_backends")),
     "image_import": Feature(("queens", None), "single", _has("import_filtering_opts", "disallowed_hosts")),
     "import_glance_download": Feature(("zed", None), "glance_download", _import_method("glance-download")),
+    "cache_centralized_db": Feature(("2024.1", None), "image_cache", _has("DEFAULT", "worker_self_reference_url")),
     "distributed_import": Feature(("wallaby", None), "distributed_import",
                                   _written_or_refused("DEFAULT", "worker_self_reference_url",
                                                       "has no distributed import")),

@@ -61,12 +61,12 @@ CASES = {
         "glance:server:database:contract: false (a rolling schema upgrade) needs a release from Queens on: "
         "earlier ones have no glance-manage db check"),
     "worker self reference not a url": (
-        server(version="2025.1", **{"import": {"worker_self_reference_url": "glance-1:9292"}}),
-        "glance:server:import:worker_self_reference_url: expected this API worker's http or https URL "
+        server(version="2025.1", worker_self_reference_url="glance-1:9292"),
+        "glance:server:worker_self_reference_url: expected this API worker's http or https URL "
         "({minion} stands for the minion id), got glance-1:9292"),
     "distributed import before wallaby": (
-        server(version="victoria", **{"import": {"worker_self_reference_url": "http://{minion}:9292"}}),
-        "glance:server:import:worker_self_reference_url: version victoria has no distributed import (Wallaby on)"),
+        server(version="victoria", worker_self_reference_url="http://{minion}:9292"),
+        "glance:server:worker_self_reference_url: version victoria has no distributed import (Wallaby on)"),
     "unknown database engine": (
         server(database={"engine": "oracle", "host": "db", "password": "pw"}),
         "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),

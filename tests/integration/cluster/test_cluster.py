@@ -257,7 +257,7 @@ def test_upload_here_download_everywhere(probe, hostname):
 
 # Runs inside a node: stages an image with glance-direct on this node (its
 # own disk) and asks the other node (argv[1]) to import it: the other node
-# proxies the import here (import:worker_self_reference_url). Waits until
+# proxies the import here (worker_self_reference_url). Waits until
 # the image is active, reads it back through the other node, deletes it.
 STAGE_HERE_IMPORT_THERE = KEYSTONE_TOKEN + r"""
 import hashlib, json, os, sys, time, urllib.request
