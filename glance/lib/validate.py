@@ -12,7 +12,7 @@ import re
 # Keys of glance:server that hold a mapping (notification may also be a
 # bool, stores a list).
 MAPPINGS = ("bind", "database", "identity", "message_queue", "notification", "cache", "storage", "stores",
-            "ceph", "image_cache", "policy", "config", "registry", "import", "cors")
+            "ceph", "image_cache", "policy", "config", "registry", "import", "cors", "db_purge")
 STORE_TYPES = ("file", "rbd", "cinder", "s3", "http")
 
 
@@ -51,6 +51,7 @@ def check(glance, given):
     check_middleware(glance, given)
     check_property_protection(given)
     check_self_reference(glance, given)
+    check_db_purge(glance)
 
 
 def check_shapes(given):
@@ -416,3 +417,20 @@ def check_self_reference(glance, given):
     if not glance["features"]["distributed_import"]:
         raise Invalid("worker_self_reference_url",
                       f"version {glance['version']} has no distributed import (Wallaby on)")
+
+
+def check_db_purge(glance):
+    """db_purge: numbers glance-manage db purge takes, a calendar for the
+    timer, on a release that has the command."""
+    purge = glance["server"]["db_purge"]
+    if not isinstance(purge.get("enabled"), bool):
+        raise Invalid("db_purge:enabled", f"expected true or false, got {purge.get('enabled')}")
+    age, rows, calendar = purge.get("age_in_days"), purge.get("max_rows"), purge.get("on_calendar")
+    if isinstance(age, bool) or not isinstance(age, int) or age < 0:
+        raise Invalid("db_purge:age_in_days", f"expected a number of days, 0 or more, got {age}")
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < -1 or rows == 0:
+        raise Invalid("db_purge:max_rows", f"expected a number of rows, or -1 for all, got {rows}")
+    if not isinstance(calendar, str) or not calendar.strip() or "\n" in calendar:
+        raise Invalid("db_purge:on_calendar", f"expected a systemd calendar event (daily, *-*-* 03:00), got {calendar}")
+    if purge["enabled"] and not glance["features"]["db_purge"]:
+        raise Invalid("db_purge:enabled", f"version {glance['version']} has no glance-manage db purge (Liberty on)")

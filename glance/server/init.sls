@@ -10,6 +10,7 @@ include:
   - .storage
   - .db
   - .service
+  - .housekeeping
   - .images
 {%- else %}
 glance-server-disabled-test-nop:

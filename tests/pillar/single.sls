@@ -54,6 +54,9 @@ glance:
           read: [admin, member]
           update: [admin]
           delete: [admin]
+    # Rows deleted more than 30 days ago purged nightly (the defaults).
+    db_purge:
+      enabled: true
     # A dashboard on another origin may call the API from the browser.
     cors:
       allowed_origin:

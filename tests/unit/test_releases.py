@@ -237,6 +237,7 @@ PROBES = {
     "behind_proxy": {"glance": {"server": {"behind_proxy": True}}},
     "distributed_import": {"glance": {"server": {"worker_self_reference_url": "http://{minion}:9292"}}},
     "image_cache": {"glance": {"server": {"image_cache": {"enabled": True}}}},
+    "db_purge": {"glance": {"server": {"db_purge": {"enabled": True}}}},
 }
 
 
@@ -309,6 +310,19 @@ def _written_or_refused(section, key, refusal):
     return effect
 
 
+def _purge_timer(render_probe):
+    """The db purge timer rendered, or the pillar refused for the release."""
+    try:
+        rendered = render_probe()
+    except RenderError as error:
+        assert "has no glance-manage db purge" in str(error), error
+        return False
+    return "/etc/systemd/system/glance-db-purge.timer" in rendered.managed_files()
+
+
+_purge_timer.takes_render = True
+
+
 def _noauth_grants_publicize_image(rendered):
     files = rendered.managed_files()
     policy = next(path for path in ("/etc/glance/policy.yaml", "/etc/glance/policy.json") if path in files)
@@ -352,6 +366,7 @@ FEATURES = {
                                                  "has no http_proxy_to_wsgi filter")),
     "location_api": Feature(("2024.2", None), "multiple_locations", _refuses_multiple_locations),
     "db_check": Feature(("queens", None), "single", _db_check),
+    "db_purge": Feature(("liberty", None), "db_purge", _purge_timer),
     "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),
     "wsgi_module": Feature(("2025.1", None), "uwsgi", _wsgi_module),
     "uwsgi_only": Feature(("2026.2", None), "single", _has_file("/etc/glance/glance-api-uwsgi.ini")),

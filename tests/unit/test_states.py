@@ -150,3 +150,42 @@ def test_every_file_of_the_config_dir_is_root_glance_0640(render):
         assert (directory["name"], directory["user"], directory["group"]) == ("/etc/glance", "root", "glance")
         assert (directory["dir_mode"], directory["file_mode"]) == ("0750", "0640")
         assert directory["recurse"] == ["user", "group", "mode"]
+
+
+PURGE_UNIT = "/etc/systemd/system/glance-db-purge.service"
+PURGE_TIMER = "/etc/systemd/system/glance-db-purge.timer"
+
+
+def test_the_purge_timer_runs_db_purge_on_the_primary(render):
+    rendered = render("debian-13", load_pillar("single"))
+    unit = rendered.text(PURGE_UNIT)
+    assert ("ExecStart=/usr/bin/glance-manage --config-file /etc/glance/glance-api.conf db purge "
+            "--age_in_days 30 --max_rows 1000") in unit
+    assert "User=glance" in unit and "Type=oneshot" in unit
+    timer = rendered.text(PURGE_TIMER)
+    assert "OnCalendar=daily" in timer and "Persistent=true" in timer and "WantedBy=timers.target" in timer
+    _, function, running = rendered.function("glance-server-housekeeping-glance-db-purge-timer-running")
+    assert (function, running["name"], running["enable"]) == ("running", "glance-db-purge.timer", True)
+    assert {"sls": "glance.server.db"} in running["require"]
+
+
+def test_the_purge_timer_follows_the_pillar_and_the_virtualenv(render):
+    pillar = load_pillar("pypi")
+    pillar["glance"]["server"]["db_purge"] = {"enabled": True, "age_in_days": 7, "max_rows": -1,
+                                              "on_calendar": "*-*-* 03:30"}
+    rendered = render("debian-13", pillar)
+    assert ("ExecStart=/opt/glance/2026.2/bin/glance-manage --config-file /etc/glance/glance-api.conf db purge "
+            "--age_in_days 7 --max_rows -1") in rendered.text(PURGE_UNIT)
+    assert "OnCalendar=*-*-* 03:30" in rendered.text(PURGE_TIMER)
+
+
+def test_no_purge_timer_on_a_secondary_nor_when_off(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["role"] = "secondary"
+    for rendered in (render("debian-13", pillar), render("debian-13", load_pillar("cluster"))):
+        assert PURGE_UNIT not in rendered.managed_files()
+        _, function, absent = rendered.function("glance-server-housekeeping-glance-db-purge-timer-file-absent")
+        assert (function, absent["name"]) == ("absent", PURGE_TIMER)
+        _, function, dead = rendered.function("glance-server-housekeeping-glance-db-purge-timer-dead")
+        assert function == "dead" and dead["prereq"] == [
+            {"file": "glance-server-housekeeping-glance-db-purge-timer-file-absent"}]

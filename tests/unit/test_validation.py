@@ -67,6 +67,18 @@ CASES = {
     "distributed import before wallaby": (
         server(version="victoria", worker_self_reference_url="http://{minion}:9292"),
         "glance:server:worker_self_reference_url: version victoria has no distributed import (Wallaby on)"),
+    "purge age not a number": (
+        server(db_purge={"enabled": True, "age_in_days": "30"}),
+        "glance:server:db_purge:age_in_days: expected a number of days, 0 or more, got 30"),
+    "purge of no rows": (
+        server(db_purge={"enabled": True, "max_rows": 0}),
+        "glance:server:db_purge:max_rows: expected a number of rows, or -1 for all, got 0"),
+    "purge calendar empty": (
+        server(db_purge={"enabled": True, "on_calendar": " "}),
+        "glance:server:db_purge:on_calendar: expected a systemd calendar event (daily, *-*-* 03:00), got  "),
+    "purge before liberty": (
+        server(version="kilo", db_purge={"enabled": True}),
+        "glance:server:db_purge:enabled: version kilo has no glance-manage db purge (Liberty on)"),
     "unknown database engine": (
         server(database={"engine": "oracle", "host": "db", "password": "pw"}),
         "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),
