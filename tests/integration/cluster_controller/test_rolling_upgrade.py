@@ -4,8 +4,9 @@ both API nodes go from the distribution's Glance 2025.1 to Glance 2026.1
 from PyPI (the SLURP pair), one node drained at a time, while the rolling
 client (rolling_client.py) keeps listing, showing, downloading and
 uploading images through HAProxy. No request fails, every image uploaded
-before and during the upgrade reads back intact, the schema is at
-2026.1's head, and an apply of the new pillar afterwards changes nothing.
+before (during the failed attempt below) and during the upgrade reads back
+intact, the schema is at 2026.1's head, and an apply of the new pillar
+afterwards changes nothing.
 First, the same upgrade with a package index that cannot be reached
 stops at its first step, on every node, and leaves the old release
 serving. Printed: each node's drained time and the upgrade's wall time.
@@ -64,18 +65,21 @@ def release(host):
 
 @pytest.fixture(scope="module")
 def unreachable_index(host, release):
-    """The upgrade with an index that cannot be reached: (exit, steps,
-    the nodes' glance-api and configuration before and after)."""
+    """The upgrade with an index that cannot be reached, under the client:
+    (exit, steps, the nodes' glance-api and configuration before and
+    after, the client's result, whose uploads are the images made before
+    the upgrade)."""
     healthy(host)
     before = (serving(host), on_nodes(host, f"sha256sum {API_CONF}"), api_service(host))
     pillar = {"glance_orchestrate": {"pillar": new_release(release, index_url=UNREACHABLE_INDEX)}}
-    rc, steps, _, _ = orchestrate(host, UPGRADE, pillar)
+    client, (rc, steps, _, _) = run_client(host, lambda: orchestrate(host, UPGRADE, pillar))
     after = (serving(host), on_nodes(host, f"sha256sum {API_CONF}"), api_service(host))
-    return rc, steps, before, after
+    return rc, steps, before, after, client
 
 
 def test_an_unreachable_index_stops_the_upgrade_before_any_node_is_touched(host, release, unreachable_index):
-    rc, steps, before, after = unreachable_index
+    rc, steps, before, after, client = unreachable_index
+    assert client["failures"] == [], f"requests failed during the failed attempt: {client['failures'][:10]}"
     assert rc != 0
     venv = steps["glance-orchestrate-upgrade-venv"]
     assert venv["result"] is False
@@ -145,6 +149,13 @@ def test_every_image_uploaded_during_the_upgrade_reads_back(host, upgraded):
     result, _, _ = upgraded
     assert result["uploads"], "the client uploaded nothing during the upgrade"
     read_back = read_back_uploads(host, result["uploads"])
+    assert set(read_back.values()) == {"intact"}, read_back
+
+
+def test_every_image_uploaded_before_the_upgrade_reads_back(host, unreachable_index, upgraded):
+    *_, client = unreachable_index
+    assert client["uploads"], "the client uploaded nothing before the upgrade"
+    read_back = read_back_uploads(host, client["uploads"])
     assert set(read_back.values()) == {"intact"}, read_back
 
 
