@@ -9,7 +9,9 @@ intact, the schema is at 2026.1's head, and an apply of the new pillar
 afterwards changes nothing.
 First, the same upgrade with a package index that cannot be reached
 stops at its first step, on every node, and leaves the old release
-serving. Printed: each node's drained time and the upgrade's wall time.
+serving. Then the newest pair, 2026.1 to 2026.2 (Glance 33, uWSGI only),
+the same way under the same client. Printed: each node's drained time and
+each upgrade's wall time.
 
 Runs after test_rolling_update.py (the suite's pillar back) and leaves the
 cluster on the new release for the tests that follow, the nodes' own
@@ -35,8 +37,9 @@ from rolling_client import (
 )
 from tempest_checks import platform_name
 
-# Per platform: (the packages' release, the PyPI release the cluster moves to).
-UPGRADES = {"debian-13": ("2025.1", "2026.1")}
+# Per platform: (the packages' release, the PyPI release the cluster moves
+# to, the release after it, the newest).
+UPGRADES = {"debian-13": ("2025.1", "2026.1", "2026.2")}
 UPGRADE = "glance.orchestrate.upgrade"
 PRIMARY = "glance-1"
 API_CONF = "/etc/glance/glance-api.conf"
@@ -61,6 +64,11 @@ def release(host):
         pytest.skip(f"no cluster upgrade on {platform_name(host)}: its packaged release has no supported "
                     f"next release from PyPI here")
     return wanted[1]
+
+
+@pytest.fixture(scope="module")
+def newest(host, release):
+    return UPGRADES[platform_name(host)][2]
 
 
 @pytest.fixture(scope="module")
@@ -168,4 +176,44 @@ def test_the_new_pillar_applied_again_changes_nothing(host, release, upgraded):
         changed = [f"{v.get('__id__')}: {v.get('comment')}" for v in states.values()
                    if v.get("result") is not True or v.get("changes")]
         assert changed == [], f"{node}: " + "\n".join(changed)
+    healthy(host)
+
+
+@pytest.fixture(scope="module")
+def upgraded_again(host, newest, upgraded):
+    """Then the newest pair, the same way under the same client: 2026.1 to
+    2026.2, whose Glance (33) runs only under uWSGI, with no listening
+    options left in glance-api.conf."""
+    healthy(host)
+    pillar = {"glance_orchestrate": {"pillar": new_release(newest)}}
+    result, (steps, seconds) = run_client(host, lambda: orchestrate_ok(host, UPGRADE, pillar))
+    return result, steps, seconds
+
+
+def test_the_newest_pair_upgrades_the_same_way(host, release, newest, upgraded_again, capsys):
+    result, steps, seconds = upgraded_again
+    with capsys.disabled():
+        drained = ", ".join(f"{node} {drained_seconds(steps, node):.0f}s" for node in NODES)
+        print(f"\nupgrade {platform_name(host)} {release} to {newest}: {seconds:.0f}s in all; drained: {drained}; "
+              f"{result['requests']} requests through HAProxy, {len(result['failures'])} failed, "
+              f"{len(result['uploads'])} uploads", flush=True)
+    assert result["stopped"] and result["failures"] == [], result["failures"][:10]
+    for node, command in serving(host).items():
+        assert f"path=/opt/glance/{newest}/bin/uwsgi" in command, (node, command)
+    # The previous release's virtualenv goes once the new one serves.
+    assert on_nodes(host, f"test -e /opt/glance/{release} && echo kept || echo gone") == \
+        {node: "gone" for node in NODES}
+    # cmd.run answers with grep's count whatever its exit status.
+    assert on_nodes(host, f"grep -c '^bind_port' {API_CONF}") == {node: "0" for node in NODES}
+    answer = salt_master_json(host, PRIMARY, "cmd.run_all",
+                              f"runuser -u glance -- /opt/glance/{newest}/bin/glance-manage "
+                              f"--config-file {API_CONF} db check")
+    assert answer[PRIMARY]["retcode"] == 0, answer[PRIMARY]
+    read_back = read_back_uploads(host, result["uploads"])
+    assert result["uploads"] and set(read_back.values()) == {"intact"}, read_back
+    answers = salt_master_json(host, "-L", ",".join(NODES), "state.apply", "glance",
+                               "pillar=" + json.dumps(new_release(newest)))
+    changed = [f"{node}: {v.get('__id__')}: {v.get('comment')}" for node in NODES
+               for v in answers[node].values() if v.get("result") is not True or v.get("changes")]
+    assert changed == [], "\n".join(changed)
     healthy(host)
