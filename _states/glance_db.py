@@ -109,6 +109,11 @@ def _steps(status, contract):
     return [["db", "migrate"]] if status == MIGRATE_DUE else []
 
 
+def _named(steps):
+    """STEPS as a change reports them: "db expand + db migrate"."""
+    return " + ".join(" ".join(step) for step in steps)
+
+
 def _ready(status, contract):
     """Whether a schema of check STATUS serves the installed release."""
     return status == 0 or (status == CONTRACT_DUE and not contract)
@@ -137,19 +142,17 @@ def synced(name, user="glance", python="/usr/bin/python3", check=CHECK, manage="
         ret.update(result=False, comment=f"The schema check did not say which step is due: {said}")
         return ret
     commands = ", ".join("glance-manage " + " ".join(step) for step in steps)
-    changes = {"schema": " + ".join(" ".join(step) for step in steps)}
+    changes = {"schema": _named(steps)}
     if __opts__["test"]:
         ret.update(result=None, comment=f"{commands} would run: {said}", changes=changes)
         return ret
-    for step in steps:
+    for done, step in enumerate(steps):
         run = __salt__["cmd.run_all"](_as_user(user, manage, "--config-file", name, *step),
                                       python_shell=False, ignore_retcode=True, output_loglevel="quiet")
         if run["retcode"] != 0:
             output = (run["stdout"] + "\n" + run["stderr"]).strip()[-OUTPUT_TAIL:]
             # A later step failing leaves the earlier ones done: say so.
-            done = {"schema": " + ".join(" ".join(s) for s in steps[:steps.index(step)])} \
-                if step != steps[0] else {}
-            ret.update(result=False, changes=done,
+            ret.update(result=False, changes={"schema": _named(steps[:done])} if done else {},
                        comment=f"glance-manage {' '.join(step)} failed (exit {run['retcode']}): {output}")
             return ret
     ret.update(comment=f"{commands} brought the schema to the installed release"

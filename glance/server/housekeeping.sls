@@ -7,40 +7,30 @@
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %}
 {%- set purge = glance.server.db_purge %}
-{%- set manage = glance.bin_dir ~ '/glance-manage --config-file ' ~ glance.api_config %}
+{%- set name = 'glance-db-purge' %}
 {#- Where a site's own units go, on every systemd distribution. #}
 {%- set unit_dir = '/etc/systemd/system' %}
-{#- name: {description, command, on_calendar}, for the timers that run here. #}
-{%- set jobs = {} %}
-{%- if purge.enabled and glance.server.role == 'primary' %}
-{#-   The images table is left alone (db purge skips it): an image id must
-      never be reused (OSSN-0075). #}
-{%-   do jobs.update({'glance-db-purge': {
-        'description': "Purge Glance's database rows deleted more than " ~ purge.age_in_days ~ ' days ago',
-        'command': manage ~ ' db purge --age_in_days ' ~ purge.age_in_days ~ ' --max_rows ' ~ purge.max_rows,
-        'on_calendar': purge.on_calendar,
-      }}) %}
-{%- endif %}
+{%- set description = "Purge Glance's database rows deleted more than " ~ purge.age_in_days ~ ' days ago' %}
 
 {%- if glance.manage_services %}
 
 include:
   - {{ tplroot }}.server.db
+{%-   if purge.enabled and glance.server.role == 'primary' %}
 
-{%- for name in ['glance-db-purge'] %}
-{%-   if name in jobs %}
-{%-     set job = jobs[name] %}
-
+{#- The images table is left alone (db purge skips it): an image id must
+    never be reused (OSSN-0075). #}
 glance-server-housekeeping-{{ name }}-service-file-managed:
   file.managed:
     - name: {{ unit_dir }}/{{ name }}.service
     - source: salt://{{ tplroot }}/files/housekeeping.service.jinja
     - template: jinja
     - context:
-        description: {{ job.description|json }}
+        description: {{ description|json }}
         user: {{ glance.user }}
         group: {{ glance.group }}
-        command: {{ job.command|json }}
+        command: {{ (glance.bin_dir ~ '/glance-manage --config-file ' ~ glance.api_config ~ ' db purge --age_in_days '
+                     ~ purge.age_in_days ~ ' --max_rows ' ~ purge.max_rows)|json }}
     - user: root
     - group: root
     - mode: '0644'
@@ -51,8 +41,8 @@ glance-server-housekeeping-{{ name }}-timer-file-managed:
     - source: salt://{{ tplroot }}/files/housekeeping.timer.jinja
     - template: jinja
     - context:
-        description: {{ job.description|json }}
-        on_calendar: {{ job.on_calendar|json }}
+        description: {{ description|json }}
+        on_calendar: {{ purge.on_calendar|json }}
     - user: root
     - group: root
     - mode: '0644'
@@ -69,7 +59,7 @@ glance-server-housekeeping-{{ name }}-timer-running:
       - sls: {{ tplroot }}.server.db
 {%-   else %}
 
-{#-   Stopped and disabled only when its unit is there to remove. #}
+{#- Stopped and disabled only when its unit is there to remove. #}
 glance-server-housekeeping-{{ name }}-timer-dead:
   service.dead:
     - name: {{ name }}.timer
@@ -85,7 +75,6 @@ glance-server-housekeeping-{{ name }}-service-file-absent:
   file.absent:
     - name: {{ unit_dir }}/{{ name }}.service
 {%-   endif %}
-{%- endfor %}
 {%- else %}
 
 glance-server-housekeeping-skipped-test-nop:

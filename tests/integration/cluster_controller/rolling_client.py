@@ -164,6 +164,14 @@ def read_back_uploads(host, uploads):
     return json.loads(cmd.stdout.strip().splitlines()[-1])
 
 
+def assert_uploads_read_back(host, uploads, when):
+    """The client's UPLOADS (made WHEN, as the message says) all read back
+    intact; they are deleted then."""
+    assert uploads, f"the client uploaded nothing {when}"
+    read_back = read_back_uploads(host, uploads)
+    assert set(read_back.values()) == {"intact"}, read_back
+
+
 def orchestrate(host, sls, pillar=None):
     """`salt-run state.orchestrate SLS` on the master: (exit status, its
     steps by state ID, seconds)."""

@@ -18,6 +18,7 @@ from rolling_client import (
     CLUSTER,
     NODES,
     api_service,
+    assert_uploads_read_back,
     failed_steps,
     healthy,
     on_nodes,
@@ -71,9 +72,7 @@ def test_rolling_restart_loses_no_request_then_all_at_once_for_contrast(master, 
     assert end1 < start2, f"{first} and {second} restarted at the same time: {windows}"
     assert rolling["stopped"], "the client ran out of requests before the orchestration ended"
     assert rolling["failures"] == [], f"requests failed during the rolling update: {rolling['failures'][:10]}"
-    assert rolling["uploads"], "the client uploaded nothing during the rolling update"
-    read_back = read_back_uploads(host, rolling["uploads"])
-    assert set(read_back.values()) == {"intact"}, read_back
+    assert_uploads_read_back(host, rolling["uploads"], "during the rolling update")
 
     # Contrast: the suite's own pillar (workers back) on both nodes at once.
     healthy(host)

@@ -27,11 +27,11 @@ from glance_checks import require_salt_master, salt_master_json
 from rolling_client import (
     NODES,
     api_service,
+    assert_uploads_read_back,
     healthy,
     on_nodes,
     orchestrate,
     orchestrate_ok,
-    read_back_uploads,
     run_client,
     step_window,
 )
@@ -110,22 +110,58 @@ def drained_seconds(steps, node):
     return step_window(steps, f"{prefix}-drain", f"{prefix}-undrain")
 
 
-@pytest.fixture(scope="module")
-def upgraded(host, release, unreachable_index):
-    """The upgrade under load: (the client's result, the steps, seconds)."""
+def upgrade_under_load(host, release):
+    """The upgrade to RELEASE while the client runs: (the client's result,
+    the steps, seconds)."""
     healthy(host)
     pillar = {"glance_orchestrate": {"pillar": new_release(release)}}
     result, (steps, seconds) = run_client(host, lambda: orchestrate_ok(host, UPGRADE, pillar))
     return result, steps, seconds
 
 
-def test_no_request_failed_during_the_upgrade(host, release, upgraded, capsys):
-    result, steps, seconds = upgraded
+def report(capsys, label, upgrade):
+    """Prints (does not assert) what an upgrade took."""
+    result, steps, seconds = upgrade
     with capsys.disabled():
         drained = ", ".join(f"{node} {drained_seconds(steps, node):.0f}s" for node in NODES)
-        print(f"\nupgrade {platform_name(host)} to {release}: {seconds:.0f}s in all; drained: {drained}; "
+        print(f"\nupgrade {label}: {seconds:.0f}s in all; drained: {drained}; "
               f"{result['requests']} requests through HAProxy, {len(result['failures'])} failed, "
               f"{len(result['uploads'])} uploads", flush=True)
+
+
+def assert_serves_from_its_virtualenv(host, release):
+    for node, command in serving(host).items():
+        assert f"path=/opt/glance/{release}/bin/uwsgi" in command, (node, command)
+
+
+def assert_schema_at_head(host, release):
+    answer = salt_master_json(host, PRIMARY, "cmd.run_all",
+                              f"runuser -u glance -- /opt/glance/{release}/bin/glance-manage "
+                              f"--config-file {API_CONF} db check")
+    assert answer[PRIMARY]["retcode"] == 0, answer[PRIMARY]
+
+
+def assert_applied_again_changes_nothing(host, release):
+    answers = salt_master_json(host, "-L", ",".join(NODES), "state.apply", "glance",
+                               "pillar=" + json.dumps(new_release(release)))
+    for node in NODES:
+        states = answers[node]
+        assert isinstance(states, dict), states
+        changed = [f"{v.get('__id__')}: {v.get('comment')}" for v in states.values()
+                   if v.get("result") is not True or v.get("changes")]
+        assert changed == [], f"{node}: " + "\n".join(changed)
+    healthy(host)
+
+
+@pytest.fixture(scope="module")
+def upgraded(host, release, unreachable_index):
+    """The upgrade under load: (the client's result, the steps, seconds)."""
+    return upgrade_under_load(host, release)
+
+
+def test_no_request_failed_during_the_upgrade(host, release, upgraded, capsys):
+    report(capsys, f"{platform_name(host)} to {release}", upgraded)
+    result, _, _ = upgraded
     assert result["stopped"], "the client ran out of requests before the upgrade ended"
     assert result["failures"] == [], f"requests failed during the upgrade: {result['failures'][:10]}"
 
@@ -139,44 +175,28 @@ def test_the_primary_went_first_and_the_contract_came_last(upgraded):
 
 
 def test_every_node_serves_the_new_release_from_its_virtualenv(host, release, upgraded):
-    for node, command in serving(host).items():
-        assert f"path=/opt/glance/{release}/bin/uwsgi" in command, (node, command)
+    assert_serves_from_its_virtualenv(host, release)
     # Removed, not purged: "rc" (its configuration files kept).
     packages = on_nodes(host, "dpkg-query -W -f '${db:Status-Abbrev}' glance-api glance-common 2>&1")
     assert all(status.split() == ["rc", "rc"] for status in packages.values()), packages
 
 
 def test_the_schema_is_at_the_new_releases_head(host, release, upgraded):
-    answer = salt_master_json(host, PRIMARY, "cmd.run_all",
-                              f"runuser -u glance -- /opt/glance/{release}/bin/glance-manage "
-                              f"--config-file {API_CONF} db check")
-    assert answer[PRIMARY]["retcode"] == 0, answer[PRIMARY]
+    assert_schema_at_head(host, release)
 
 
 def test_every_image_uploaded_during_the_upgrade_reads_back(host, upgraded):
     result, _, _ = upgraded
-    assert result["uploads"], "the client uploaded nothing during the upgrade"
-    read_back = read_back_uploads(host, result["uploads"])
-    assert set(read_back.values()) == {"intact"}, read_back
+    assert_uploads_read_back(host, result["uploads"], "during the upgrade")
 
 
 def test_every_image_uploaded_before_the_upgrade_reads_back(host, unreachable_index, upgraded):
     *_, client = unreachable_index
-    assert client["uploads"], "the client uploaded nothing before the upgrade"
-    read_back = read_back_uploads(host, client["uploads"])
-    assert set(read_back.values()) == {"intact"}, read_back
+    assert_uploads_read_back(host, client["uploads"], "before the upgrade")
 
 
 def test_the_new_pillar_applied_again_changes_nothing(host, release, upgraded):
-    answers = salt_master_json(host, "-L", ",".join(NODES), "state.apply", "glance",
-                               "pillar=" + json.dumps(new_release(release)))
-    for node in NODES:
-        states = answers[node]
-        assert isinstance(states, dict), states
-        changed = [f"{v.get('__id__')}: {v.get('comment')}" for v in states.values()
-                   if v.get("result") is not True or v.get("changes")]
-        assert changed == [], f"{node}: " + "\n".join(changed)
-    healthy(host)
+    assert_applied_again_changes_nothing(host, release)
 
 
 @pytest.fixture(scope="module")
@@ -184,36 +204,19 @@ def upgraded_again(host, newest, upgraded):
     """Then the newest pair, the same way under the same client: 2026.1 to
     2026.2, whose Glance (33) runs only under uWSGI, with no listening
     options left in glance-api.conf."""
-    healthy(host)
-    pillar = {"glance_orchestrate": {"pillar": new_release(newest)}}
-    result, (steps, seconds) = run_client(host, lambda: orchestrate_ok(host, UPGRADE, pillar))
-    return result, steps, seconds
+    return upgrade_under_load(host, newest)
 
 
 def test_the_newest_pair_upgrades_the_same_way(host, release, newest, upgraded_again, capsys):
-    result, steps, seconds = upgraded_again
-    with capsys.disabled():
-        drained = ", ".join(f"{node} {drained_seconds(steps, node):.0f}s" for node in NODES)
-        print(f"\nupgrade {platform_name(host)} {release} to {newest}: {seconds:.0f}s in all; drained: {drained}; "
-              f"{result['requests']} requests through HAProxy, {len(result['failures'])} failed, "
-              f"{len(result['uploads'])} uploads", flush=True)
+    report(capsys, f"{platform_name(host)} {release} to {newest}", upgraded_again)
+    result, _, _ = upgraded_again
     assert result["stopped"] and result["failures"] == [], result["failures"][:10]
-    for node, command in serving(host).items():
-        assert f"path=/opt/glance/{newest}/bin/uwsgi" in command, (node, command)
+    assert_serves_from_its_virtualenv(host, newest)
     # The previous release's virtualenv goes once the new one serves.
     assert on_nodes(host, f"test -e /opt/glance/{release} && echo kept || echo gone") == \
         {node: "gone" for node in NODES}
     # cmd.run answers with grep's count whatever its exit status.
     assert on_nodes(host, f"grep -c '^bind_port' {API_CONF}") == {node: "0" for node in NODES}
-    answer = salt_master_json(host, PRIMARY, "cmd.run_all",
-                              f"runuser -u glance -- /opt/glance/{newest}/bin/glance-manage "
-                              f"--config-file {API_CONF} db check")
-    assert answer[PRIMARY]["retcode"] == 0, answer[PRIMARY]
-    read_back = read_back_uploads(host, result["uploads"])
-    assert result["uploads"] and set(read_back.values()) == {"intact"}, read_back
-    answers = salt_master_json(host, "-L", ",".join(NODES), "state.apply", "glance",
-                               "pillar=" + json.dumps(new_release(newest)))
-    changed = [f"{node}: {v.get('__id__')}: {v.get('comment')}" for node in NODES
-               for v in answers[node].values() if v.get("result") is not True or v.get("changes")]
-    assert changed == [], "\n".join(changed)
-    healthy(host)
+    assert_schema_at_head(host, newest)
+    assert_uploads_read_back(host, result["uploads"], "during the upgrade")
+    assert_applied_again_changes_nothing(host, newest)
