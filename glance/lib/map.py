@@ -14,8 +14,18 @@ hold the logic as plain functions, which the tests import without Salt;
 this one loads them and the parameters from Salt's file cache. All of it in
 one py renderer call per SLS: each call builds a loader of its own, and
 every Jinja import would be compiled again for every SLS.
+
+One apply renders this map for every SLS with the same pillar and grains, so
+the result is kept for the life of the process (MEMO), keyed by those inputs
+and by the stamp of every formula file it reads: a changed pillar or file
+builds it again. Each caller gets its own copy.
 """
+import copy
 import importlib.util
+import json
+import os
+import sys
+import types
 
 import yaml
 
@@ -49,8 +59,32 @@ def sibling(name):
     return module
 
 
+# The formula files the map is built from, relative to TPLROOT.
+SOURCES = ("parameters/defaults.yaml", "parameters/schema.yaml", "parameters/releases.yaml",
+           "lib/derive.py", "lib/pillar_keys.py", "lib/validate.py")
+# Kept in sys.modules: the py renderer loads this file afresh for every call.
+MEMO = sys.modules.setdefault("glance_formula_map_memo", types.ModuleType("glance_formula_map_memo"))
+MEMO.__dict__.setdefault("built", {})
+
+
+def stamp(path):
+    info = os.stat(path)
+    return path, info.st_mtime_ns, info.st_size
+
+
 def run():
     grains = GRAINS or {}
+    family_file = f"parameters/os_family/{grains.get('os_family')}.yaml"
+    stamps = [stamp(cached(name)) for name in SOURCES]
+    family_path = __salt__["cp.cache_file"](f"salt://{TPLROOT}/{family_file}", saltenv)
+    key = json.dumps([TPLROOT, saltenv, PILLAR, grains, stamps, family_path and stamp(family_path)],
+                     sort_keys=True, default=str)
+    if key not in MEMO.built:
+        MEMO.built[key] = build(grains)
+    return copy.deepcopy(MEMO.built[key])
+
+
+def build(grains):
     defaults = parameters("defaults")
     os_family = grains.get("os_family")
     if os_family not in defaults["supported_os_families"]:
