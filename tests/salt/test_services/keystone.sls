@@ -22,6 +22,7 @@
 
 include:
   - test_services.mariadb
+  - test_services.memcached
 
 test-services-keystone-database:
   mysql_database.present:
@@ -97,6 +98,15 @@ test-services-keystone-config:
 
         [token]
         provider = fernet
+
+        # Cached in memcached, as deployments run Keystone: without it each
+        # request validates its token against the database, and Tempest's
+        # image tests spend most of their time waiting on Keystone. The
+        # backend's client, python3-memcache, comes with keystone.
+        [cache]
+        enabled = true
+        backend = dogpile.cache.memcached
+        memcache_servers = 127.0.0.1:11211
     - require:
       - pkg: test-services-keystone-installed
 
@@ -158,6 +168,7 @@ test-services-keystone-running:
     - require:
       - file: test-services-keystone-waits-for-its-keys
       - cmd: test-services-keystone-bootstrap
+      - service: test-services-memcached-running
     - watch:
       - file: test-services-keystone-config
       - file: test-services-keystone-uwsgi-processes
