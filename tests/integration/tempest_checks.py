@@ -19,10 +19,14 @@ end of the log with every pillar secret masked.
 """
 import configparser
 import csv
+import hashlib
 import io
+import os
 import pathlib
 import re
 import shlex
+import subprocess
+import tempfile
 import time
 
 import pytest
@@ -162,23 +166,76 @@ def mask(text, secrets):
     return text
 
 
+def constraints_of(version):
+    if version in TEMPEST_CONSTRAINTS_FILE:
+        return TEMPEST_CONSTRAINTS_FILE[version].read_text()
+    return "\n".join(TEMPEST_CONSTRAINTS[version].split())
+
+
+def installed(host, version):
+    """True when TEMPEST_VENV holds Tempest VERSION and its commands import."""
+    have = host.run(f"{TEMPEST_VENV}/bin/python -c 'import tempest.cmd.run; "
+                    "from importlib.metadata import version; print(version(\"tempest\"))'")
+    return have.rc == 0 and have.stdout.strip() == version
+
+
+# Tempest is not under test: its virtualenv, once built on a platform, is
+# kept per machine beside the harness's package caches (GLANCE_TEST_CACHE)
+# and copied into the next container of that platform that needs the same
+# release and constraints, instead of being built from PyPI again. Only
+# for podman containers; elsewhere (Kitchen) each host builds its own.
+VENV_CACHE = (pathlib.Path(os.environ.get("GLANCE_TEST_CACHE")
+                           or pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
+                           / "glance-formula-tests") / "tempest")
+
+
+def _container(host):
+    backend = host.backend
+    return backend.name if getattr(backend, "NAME", "") == "podman" else None
+
+
+def _cached_venv(host, version):
+    key = hashlib.sha256(constraints_of(version).encode()).hexdigest()[:12]
+    return VENV_CACHE / f"{platform_name(host)}-tempest-{version}-{key}.tar"
+
+
+def _restore_venv(host, version):
+    """Tempest VERSION's kept virtualenv copied into HOST; True if it works."""
+    container, archive = _container(host), _cached_venv(host, version)
+    if not container or not archive.is_file():
+        return False
+    host.run(f"rm -rf {TEMPEST_VENV}")
+    with archive.open("rb") as data:
+        copied = subprocess.run(["podman", "exec", "-i", container, "tar", "-C", "/", "-xf", "-"], stdin=data,
+                                capture_output=True, check=False)
+    return copied.returncode == 0 and installed(host, version)
+
+
+def _keep_venv(host, version):
+    container, archive = _container(host), _cached_venv(host, version)
+    if not container:
+        return
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=archive.parent, suffix=".part", delete=False) as part:
+        copied = subprocess.run(["podman", "exec", container, "tar", "-C", "/", "-cf", "-",
+                                 TEMPEST_VENV.lstrip("/")], stdout=part, stderr=subprocess.PIPE, check=False)
+    if copied.returncode == 0:
+        os.replace(part.name, archive)  # whole or not at all, for a unit reading it meanwhile
+    else:
+        os.unlink(part.name)
+
+
 def install(host, version):
     """Tempest VERSION in TEMPEST_VENV (kept when it is there already) and
     a workspace; returns the seconds the install took."""
     started = time.monotonic()
-    # Kept only when that version is there and its commands import.
-    have = host.run(f"{TEMPEST_VENV}/bin/python -c 'import tempest.cmd.run; "
-                    "from importlib.metadata import version; print(version(\"tempest\"))'")
-    if have.rc != 0 or have.stdout.strip() != version:
-        if version in TEMPEST_CONSTRAINTS_FILE:
-            constraints = TEMPEST_CONSTRAINTS_FILE[version].read_text()
-        else:
-            constraints = "\n".join(TEMPEST_CONSTRAINTS[version].split())
+    if not installed(host, version) and not _restore_venv(host, version):
         cmd = host.run(f"rm -rf {TEMPEST_VENV} && python3 -m venv {TEMPEST_VENV} && "
-                       f"printf '%s\\n' {shlex.quote(constraints)} > {TEMPEST_VENV}/constraints.txt && "
+                       f"printf '%s\\n' {shlex.quote(constraints_of(version))} > {TEMPEST_VENV}/constraints.txt && "
                        f"{TEMPEST_VENV}/bin/pip install --quiet --disable-pip-version-check "
                        f"-c {TEMPEST_VENV}/constraints.txt tempest=={version}")
         assert cmd.rc == 0, cmd.stdout[-3000:] + cmd.stderr[-3000:]
+        _keep_venv(host, version)
     # A new workspace each time (tempest init refuses a known name).
     host.run(f"{TEMPEST_VENV}/bin/tempest workspace remove --name {WORKSPACE_NAME} --rmdir")
     cmd = host.run(f"rm -rf {WORKSPACE} && {TEMPEST_VENV}/bin/tempest init --name {WORKSPACE_NAME} {WORKSPACE}")
