@@ -286,8 +286,9 @@ def service_hosts(srv):
 
 def derive_import(glance, srv):
     """glance:server:import as the map's image_import: the import methods
-    (the pillar's, else glance-direct, web-download and, with two stores or
-    more, copy-image) and the [import_filtering_opts] to write. Without an
+    (the pillar's, else none without Keystone, else glance-direct,
+    web-download and, with two stores or more, copy-image) and the
+    [import_filtering_opts] to write. Without an
     allowlist, web-download is refused the blocked hosts of the map and the
     services' hosts."""
     given = srv.get("import") if isinstance(srv.get("import"), dict) else {}
@@ -295,6 +296,10 @@ def derive_import(glance, srv):
     # Stores copy-image can copy between (an http store is read-only).
     copyable_stores = len([s for s in glance["stores"] if s["type"] != "http"])
     methods = given.get("methods")
+    if methods is None and noauth(srv):
+        # Glance files every import task under the request's project, which
+        # a request has only through Keystone: no method could work.
+        methods = []
     if methods is None:
         methods = ["glance-direct", "web-download"]
         if glance["features"]["multistore"] and copyable_stores > 1:
@@ -311,6 +316,12 @@ def derive_import(glance, srv):
                                                       *pillar_hosts] if host}
         options["disallowed_hosts"] = sorted(blocked)
     glance["image_import"] = {"methods": methods, "filtering": options, "copyable_stores": copyable_stores}
+
+
+def noauth(srv):
+    """True when the API runs without Keystone (identity engine noauth)."""
+    identity = srv.get("identity")
+    return isinstance(identity, dict) and identity.get("engine") == "noauth"
 
 
 def api_endpoint(address, port):

@@ -289,6 +289,10 @@ def check_import(glance, given):
                               f"{', '.join(IMPORT_METHODS)}")
             if not glance["features"][IMPORT_METHODS[method]]:
                 raise Invalid("import:methods", f"version {glance['version']} has no {method} import method")
+        if methods and glance["server"]["identity"].get("engine") == "noauth":
+            raise Invalid("import:methods", "image import needs identity engine keystone: Glance files each "
+                                            "import task under the request's project, and without Keystone "
+                                            "a request has none; leave methods unset or []")
         if "copy-image" in methods and glance["image_import"]["copyable_stores"] < 2:
             raise Invalid("import:methods", "copy-image copies between stores and needs two stores or more")
     filtering = given.get("filtering")

@@ -467,6 +467,15 @@ def test_web_download_filtering_and_methods_from_the_pillar(render):
     assert "allowed_hosts" not in filtering and "disallowed_schemes" not in filtering
 
 
+def test_no_import_method_without_keystone(render):
+    """Without Keystone an import task has no project to be filed under:
+    none is enabled, so none is advertised."""
+    api = render("debian-13", {}).ini(API)
+    assert api.get("DEFAULT", "enabled_import_methods") == "[]"
+    noauth = render("debian-13", {"glance": {"server": {"import": {"methods": []}}}}).ini(API)
+    assert noauth.get("DEFAULT", "enabled_import_methods") == "[]"
+
+
 def test_an_allowlist_of_hosts_replaces_the_blocklist(render):
     pillar = load_pillar("single")
     pillar["glance"]["server"]["import"] = {"filtering": {"allowed_hosts": ["mirror.example.org", "2001:DB8:0::5"]}}

@@ -233,7 +233,9 @@ PROBES = {
     "mq_ha_tls": _MQ_HA_TLS,
     "noauth": {},
     "uwsgi": {"glance": {"lookup": {"api_server": "uwsgi"}}},
-    "glance_download": {"glance": {"server": {"import": {"methods": ["glance-direct", "glance-download"]}}}},
+    # Image import needs Keystone.
+    "glance_download": {"glance": {"server": {"identity": {"host": "keystone", "password": "pw"},
+                                              "import": {"methods": ["glance-direct", "glance-download"]}}}},
     "multiple_locations": {"glance": {"server": {"show_multiple_locations": True}}},
     "cors": {"glance": {"server": {"cors": {"allowed_origin": ["https://dash.example.com"]}}}},
     "behind_proxy": {"glance": {"server": {"behind_proxy": True}}},

@@ -15,6 +15,7 @@ RULE = {"property": "^x_a$", "create": ["admin"], "read": ["@"], "update": ["adm
 
 RBD = {"engine": "rbd", "user": "glance", "pool": "images", "client_glance_key": "AQD=="}
 MYSQL = {"engine": "mysql", "host": "db", "password": "pw"}
+KEYSTONE = {"host": "keystone", "password": "pw"}
 
 CASES = {
     "unknown version": (
@@ -248,8 +249,12 @@ CASES = {
         server(**{"import": {"methods": "web-download"}}),
         "glance:server:import:methods: expected a list of import methods, got web-download"),
     "copy-image with one store": (
-        server(version="2025.1", **{"import": {"methods": ["glance-direct", "copy-image"]}}),
+        server(version="2025.1", identity=KEYSTONE, **{"import": {"methods": ["glance-direct", "copy-image"]}}),
         "glance:server:import:methods: copy-image copies between stores and needs two stores or more"),
+    "import without Keystone": (
+        server(**{"import": {"methods": ["glance-direct"]}}),
+        "glance:server:import:methods: image import needs identity engine keystone: Glance files each import "
+        "task under the request's project, and without Keystone a request has none; leave methods unset or []"),
     "import method newer than the release": (
         server(version="yoga", **{"import": {"methods": ["glance-download"]}}),
         "glance:server:import:methods: version yoga has no glance-download import method"),
