@@ -32,6 +32,7 @@ import time
 import pytest
 
 from glance_checks import API_CONF, pillar_secrets, read_ini
+from tests.harness import caches
 
 TEMPEST_VENV = "/opt/tempest"
 WORKSPACE = "/var/lib/tempest-image"
@@ -184,9 +185,7 @@ def installed(host, version):
 # and copied into the next container of that platform that needs the same
 # release and constraints, instead of being built from PyPI again. Only
 # for podman containers; elsewhere (Kitchen) each host builds its own.
-VENV_CACHE = (pathlib.Path(os.environ.get("GLANCE_TEST_CACHE")
-                           or pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache")
-                           / "glance-formula-tests") / "tempest")
+VENV_CACHE = caches.ROOT / "tempest"
 
 
 def _container(host):
