@@ -20,8 +20,21 @@ from . import report
 
 # Costs when this checkout has recorded no run (minutes per unit, as
 # measured in a full run with two units at a time on two cores; only their
-# order matters; CI's fresh clone always uses these).
-GUESS = {"pypi": 10.5, "cluster": 10, "single-ceph": 9.5, "single": 8, "newcomer": 6, "standalone": 3.5}
+# order matters; CI's fresh clone always uses these). Per platform where
+# the platforms differ (the cluster on Debian 13 also upgrades twice), else
+# per suite group.
+GUESS = {
+    ("cluster", "debian-13"): 21.5, ("cluster", "debian-12"): 15, ("pypi", "debian-12"): 14.5,
+    ("single-ceph", "debian-12"): 11.5, ("single-ceph", "debian-13"): 10.5, ("single", "debian-13"): 9.5,
+    ("pypi", "debian-13"): 9.5, ("single", "debian-12"): 8.5, ("newcomer", "debian-12"): 5.5,
+    ("newcomer", "debian-13"): 4.5, ("standalone", "debian-12"): 4, ("standalone", "debian-13"): 3.7,
+    "pypi": 12, "cluster": 18, "single-ceph": 11, "single": 9, "newcomer": 5, "standalone": 3.8,
+}
+
+
+def guess(key):
+    """Seconds a unit KEY ((group, platform)) is guessed to take."""
+    return GUESS.get(key, GUESS.get(key[0], 5)) * 60
 
 
 def measured_costs():
@@ -40,7 +53,7 @@ def measured_costs():
 def order(keys, costs=None):
     """KEYS ((group, platform)) longest first."""
     costs = measured_costs() if costs is None else costs
-    return sorted(keys, key=lambda k: -costs.get(k, GUESS.get(k[0], 5) * 60))
+    return sorted(keys, key=lambda k: -costs.get(k, guess(k)))
 
 
 class Unit:

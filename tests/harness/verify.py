@@ -23,14 +23,16 @@ def pillar_secrets(node):
 
 
 def run_verifier(container, verifier_dir, env_vars=None):
-    """The suite's testinfra tests against CONTAINER, in a pytest of their
-    own; ENV_VARS are added to its environment. Returns the process, its
+    """The suite's testinfra tests (VERIFIER_DIR: a directory, or a list of
+    test files) against CONTAINER, in a pytest of their own; ENV_VARS are
+    added to its environment. Returns the process, its
     seconds and the seconds of its Tempest tests (test_tempest*)."""
     with tempfile.TemporaryDirectory(prefix="glance-verifier-") as tmp:
         junit = pathlib.Path(tmp) / "junit.xml"
         # --durations: the slowest tests in the unit's log, where the time goes.
         cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--tb=short", "--durations=12",
-               f"--junitxml={junit}", f"--hosts=podman://{container}", verifier_dir]
+               f"--junitxml={junit}", f"--hosts=podman://{container}",
+               *([verifier_dir] if isinstance(verifier_dir, str) else verifier_dir)]
         start = time.monotonic()
         proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**podman_env(), **(env_vars or {})}, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)

@@ -8,8 +8,10 @@ cloned inside it (tests/harness/newcomer.py); there, as root:
 
 * `make deploy` exits 0, its summary line reports 0 failed states, and it
   prints no Salt error or warning (nor does the second one);
-* the standalone suite's testinfra tests (tests/integration/standalone) pass
-  against the host (iproute2 is installed first: testinfra needs `ss`);
+* the standalone suite's testinfra tests of what a deploy leaves
+  (tests/integration/standalone: test_standalone, test_images, test_import;
+  its fault tests run in the standalone suite) pass against the host
+  (iproute2 is installed first: testinfra needs `ss`);
 * a second `make deploy` reports 0 changed and 0 failed;
 * then, on a new bare host, `make deploy PYPI=2026.2` (Glance from PyPI)
   succeeds, its curl line works, glance-api runs the virtualenv's uWSGI,
@@ -82,7 +84,7 @@ class NewcomerCheck:
             pytest.fail("did not run: the first deploy failed (see test_first_deploy_succeeds)", pytrace=False)
         proc, _ = newcomer.testinfra
         if proc.returncode != 0:
-            pytest.fail(f"{STANDALONE_TESTS} exit {proc.returncode}\n{proc.stdout[-6000:]}", pytrace=False)
+            pytest.fail(f"{' '.join(STANDALONE_TESTS)} exit {proc.returncode}\n{proc.stdout[-6000:]}", pytrace=False)
 
     def test_suggested_command_lists_images(self, newcomer):
         """The curl line the deploy prints works as printed (curl installed)."""

@@ -97,6 +97,13 @@ def test_without_records_the_guess_orders_them(times):
                                     ("standalone", "debian-13")]
 
 
+def test_without_records_the_guess_is_per_platform_where_they_differ(times):
+    keys = [("pypi", "debian-13"), ("cluster", "debian-12"), ("pypi", "debian-12"), ("cluster", "debian-13")]
+    assert schedule.order(keys) == [("cluster", "debian-13"), ("cluster", "debian-12"), ("pypi", "debian-12"),
+                                    ("pypi", "debian-13")]
+    assert schedule.guess(("pypi", "debian-14")) == schedule.GUESS["pypi"] * 60
+
+
 def test_scheduler_runs_at_most_its_slots_at_once_and_keeps_results(times):
     running, peak, lock = [0], [0], threading.Lock()
 
