@@ -84,6 +84,7 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     derive_stores(glance, server)
     derive_install(glance, srv, releases, grains)
     derive_import(glance, srv)
+    derive_image_cache(glance, srv)
     if isinstance(srv.get("ceph"), dict) and isinstance(srv["ceph"].get("mon_host"), str):
         srv["ceph"]["mon_host"] = [srv["ceph"]["mon_host"]]
     if isinstance(srv.get("bind"), dict):
@@ -235,6 +236,14 @@ def derive_stores(glance, given):
         default_store = stores[0]["id"]
     glance["stores"] = stores
     glance["default_store"] = str(default_store) if default_store is not None else None
+
+
+def derive_image_cache(glance, srv):
+    """The image cache's directory: under the state directory unless the
+    pillar names one."""
+    cache = srv.get("image_cache")
+    if isinstance(cache, dict) and cache.get("directory") is None:
+        cache["directory"] = f"{glance['state_dir']}/image-cache"
 
 
 def normalized_host(host):

@@ -52,6 +52,7 @@ def check(glance, given):
     check_property_protection(given)
     check_self_reference(glance, given)
     check_db_purge(glance)
+    check_image_cache(glance)
 
 
 def check_shapes(given):
@@ -434,7 +435,33 @@ def check_db_purge(glance):
         raise Invalid("db_purge:age_in_days", f"expected a number of days, 0 or more, got {age}")
     if isinstance(rows, bool) or not isinstance(rows, int) or rows < -1 or rows == 0:
         raise Invalid("db_purge:max_rows", f"expected a number of rows, or -1 for all, got {rows}")
-    if not isinstance(calendar, str) or not calendar.strip() or "\n" in calendar:
+    if not is_calendar(calendar):
         raise Invalid("db_purge:on_calendar", f"expected a systemd calendar event (daily, *-*-* 03:00), got {calendar}")
     if purge["enabled"] and not glance["features"]["db_purge"]:
         raise Invalid("db_purge:enabled", f"version {glance['version']} has no glance-manage db purge (Liberty on)")
+
+
+def is_calendar(value):
+    """A one-line systemd calendar event (systemd itself checks the rest)."""
+    return isinstance(value, str) and bool(value.strip()) and "\n" not in value
+
+
+def check_image_cache(glance):
+    """image_cache: switches, an absolute directory, sizes and times in
+    whole numbers, and the calendars of its pruner and cleaner."""
+    cache = glance["server"]["image_cache"]
+    for key in ("enabled", "enable_management"):
+        if not isinstance(cache.get(key), bool):
+            raise Invalid(f"image_cache:{key}", f"expected true or false, got {cache.get(key)}")
+    directory = cache.get("directory")
+    if directory is not None and not (isinstance(directory, str) and directory.startswith("/")
+                                      and "\n" not in directory):
+        raise Invalid("image_cache:directory", f"expected an absolute path, got {directory}")
+    for key, unit in (("max_size", "bytes"), ("stall_time", "seconds")):
+        value = cache.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise Invalid(f"image_cache:{key}", f"expected a number of {unit}, 0 or more, got {value}")
+    for key in ("pruner_on_calendar", "cleaner_on_calendar"):
+        if not is_calendar(cache.get(key)):
+            raise Invalid(f"image_cache:{key}",
+                          f"expected a systemd calendar event (hourly, *:0/30), got {cache.get(key)}")

@@ -45,6 +45,26 @@ glance-server-storage-{{ directory }}-file-directory:
       - sls: {{ tplroot }}.server.install
 {%- endfor %}
 
+{%- set cache = glance.server.image_cache %}
+{%- if cache.enabled or cache.enable_management %}
+{#- The image cache and the directories its drivers write in (a download
+    lands in incomplete/ first): Debian's packages leave those root's, and
+    then glance-api caches nothing. #}
+{%-   for directory in [cache.directory, cache.directory ~ '/incomplete', cache.directory ~ '/invalid',
+                        cache.directory ~ '/queue'] %}
+
+glance-server-storage-{{ directory }}-file-directory:
+  file.directory:
+    - name: {{ directory }}
+    - user: {{ glance.user }}
+    - group: {{ glance.group }}
+    - mode: '0750'
+    - makedirs: true
+    - require:
+      - sls: {{ tplroot }}.server.install
+{%-   endfor %}
+{%- endif %}
+
 {%- for keyring in keyrings %}
 
 glance-server-storage-{{ keyring.path }}-file-managed:

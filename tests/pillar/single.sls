@@ -57,6 +57,10 @@ glance:
     # Rows deleted more than 30 days ago purged nightly (the defaults).
     db_purge:
       enabled: true
+    # The image cache on, kept under 8 MiB by its pruner's timer.
+    image_cache:
+      enabled: true
+      max_size: 8388608
     # A dashboard on another origin may call the API from the browser.
     cors:
       allowed_origin:

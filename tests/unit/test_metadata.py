@@ -18,6 +18,7 @@ SINGLE_PARAMS = {
     "mysql_glance_password": "Gl@nce$db/1:x",
     "keystone_glance_password": "Ks$ecret@glance",
     "rabbitmq_openstack_password": "R4bbit@pass:word",
+    "glance_image_cache_max_size": 8388608,
 }
 CLUSTER_PARAMS = {
     "glance_role": "primary",

@@ -67,6 +67,8 @@ def test_single_on_zed(render):
         "show_image_direct_url": "false",
         "property_protection_file": "/etc/glance/property-protections.conf",
         "property_protection_rule_format": "roles",
+        "image_cache_dir": "/var/lib/glance/image-cache",
+        "image_cache_max_size": "8388608",
     })
     assert_section(api, "database", {
         "connection": "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8",
@@ -85,7 +87,7 @@ def test_single_on_zed(render):
         "memcached_servers": "127.0.0.1:11211",
     })
     assert_section(api, "oslo_messaging_notifications", {"driver": "messagingv2", "retry": "1"})
-    assert_section(api, "paste_deploy", {"flavor": "keystone"})
+    assert_section(api, "paste_deploy", {"flavor": "keystone+caching"})
     assert_section(api, "glance_store", {"default_backend": "file"})
     assert_section(api, "file", {"filesystem_store_datadir": "/var/lib/glance/images"})
     assert_section(api, "os_glance_staging_store", {"filesystem_store_datadir": "/var/lib/glance/staging"})
@@ -416,6 +418,21 @@ def test_image_cache_management_flavor(render):
     assert not api.has_option("DEFAULT", "image_cache_max_size")
 
 
+def test_the_cache_utilities_get_the_same_options_in_their_own_file(render):
+    """glance-cache.conf: read alone by the pruner and cleaner up to 2023.2,
+    after glance-api.conf from 2024.1 (so it must not hold stale values)."""
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["image_cache"] = {"enabled": True, "max_size": 1024, "stall_time": 60}
+    rendered = render("debian-12", pillar)
+    cache = rendered.ini("/etc/glance/glance-cache.conf")
+    assert dict(cache.items("DEFAULT")) == {"image_cache_dir": "/var/lib/glance/image-cache",
+                                            "image_cache_max_size": "1024", "image_cache_stall_time": "60"}
+    assert cache.sections() == ["DEFAULT"]
+    _, _, managed = rendered.function("glance-server-config-cache-file-managed")
+    assert (managed["user"], managed["group"], managed["mode"]) == ("root", "glance", "0640")
+    assert "/etc/glance/glance-cache.conf" not in render("debian-12", load_pillar("cluster")).managed_files()
+
+
 def test_assert_section_fails_for_a_missing_section():
     parser = configparser.ConfigParser(default_section="__no_default__")
     parser.read_string("[present]\n")
@@ -562,7 +579,9 @@ def test_each_node_names_itself_for_a_proxied_import(render):
 
 
 def test_no_proxied_import_unless_the_pillar_asks(render):
-    assert not render("debian-13", load_pillar("single")).ini(API).has_option("DEFAULT", "worker_self_reference_url")
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["image_cache"] = {"enabled": False}
+    assert not render("debian-13", pillar).ini(API).has_option("DEFAULT", "worker_self_reference_url")
 
 
 def test_the_centralized_image_cache_gets_a_node_url_where_the_pillar_has_none(render):

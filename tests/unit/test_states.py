@@ -189,3 +189,69 @@ def test_no_purge_timer_on_a_secondary_nor_when_off(render):
         _, function, dead = rendered.function("glance-server-housekeeping-glance-db-purge-timer-dead")
         assert function == "dead" and dead["prereq"] == [
             {"file": "glance-server-housekeeping-glance-db-purge-timer-file-absent"}]
+
+
+CACHE_JOBS = ("glance-cache-pruner", "glance-cache-cleaner")
+
+
+def test_the_cache_timers_run_on_every_api_node_with_the_cache_on(render):
+    for name, role in (("single", "primary"), ("cluster", "secondary")):
+        pillar = load_pillar(name)
+        pillar["glance"]["server"]["role"] = role
+        pillar["glance"]["server"]["image_cache"] = {"enabled": True, "pruner_on_calendar": "hourly"}
+        rendered = render("debian-13", pillar)
+        for job, calendar in zip(CACHE_JOBS, ("hourly", "daily")):
+            unit = rendered.text(f"/etc/systemd/system/{job}.service")
+            assert (f"ExecStart=/usr/bin/{job} --config-file /etc/glance/glance-api.conf "
+                    "--config-file /etc/glance/glance-cache.conf") in unit
+            assert "User=glance" in unit and "Type=oneshot" in unit
+            assert f"OnCalendar={calendar}" in rendered.text(f"/etc/systemd/system/{job}.timer")
+            _, function, running = rendered.function(f"glance-server-housekeeping-{job}-timer-running")
+            assert (function, running["name"], running["enable"]) == ("running", f"{job}.timer", True)
+            assert {"sls": "glance.server.service"} in running["require"]
+
+
+def test_the_cache_timers_use_the_virtualenvs_commands(render):
+    pillar = load_pillar("pypi")
+    pillar["glance"]["server"]["image_cache"] = {"enable_management": True}
+    rendered = render("debian-13", pillar)
+    assert ("ExecStart=/opt/glance/2026.2/bin/glance-cache-pruner --config-file /etc/glance/glance-api.conf "
+            "--config-file /etc/glance/glance-cache.conf") in rendered.text(
+                "/etc/systemd/system/glance-cache-pruner.service")
+
+
+def test_no_cache_timers_nor_cache_file_with_the_cache_off(render):
+    rendered = render("debian-13", load_pillar("cluster"))
+    assert not any("glance-cache" in path for path in rendered.managed_files())
+    for job in CACHE_JOBS:
+        _, function, absent = rendered.function(f"glance-server-housekeeping-{job}-timer-file-absent")
+        assert (function, absent["name"]) == ("absent", f"/etc/systemd/system/{job}.timer")
+        _, function, dead = rendered.function(f"glance-server-housekeeping-{job}-timer-dead")
+        assert function == "dead"
+        assert dead["prereq"] == [{"file": f"glance-server-housekeeping-{job}-timer-file-absent"}]
+
+
+def test_the_cache_directories_are_glances(render):
+    """Debian's packages leave incomplete/, invalid/ and queue/ root's, where
+    the cache's drivers write as the glance user."""
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["image_cache"] = {"enabled": True, "directory": "/srv/cache"}
+    rendered = render("debian-12", pillar)
+    for directory in ("/srv/cache", "/srv/cache/incomplete", "/srv/cache/invalid", "/srv/cache/queue"):
+        _, function, made = rendered.function(f"glance-server-storage-{directory}-file-directory")
+        assert (function, made["name"], made["user"], made["group"], made["mode"]) == (
+            "directory", directory, "glance", "glance", "0750")
+    assert rendered.ini("/etc/glance/glance-api.conf").get("DEFAULT", "image_cache_dir") == "/srv/cache"
+
+
+def test_systemd_reloads_when_a_housekeeping_unit_changes(render):
+    """The timer's state reloads systemd for its own unit only: a new command
+    in the .service (a move to PyPI) would otherwise run the old one."""
+    rendered = render("debian-13", load_pillar("single"))
+    for job in ("glance-db-purge",) + CACHE_JOBS:
+        _, function, reload = rendered.function(f"glance-server-housekeeping-{job}-systemd-reloaded")
+        assert function == "run" and reload["service.systemctl_reload"] == []
+        assert reload["onchanges"] == [{"file": f"glance-server-housekeeping-{job}-service-file-managed"},
+                                       {"file": f"glance-server-housekeeping-{job}-timer-file-managed"}]
+        _, _, running = rendered.function(f"glance-server-housekeeping-{job}-timer-running")
+        assert {"module": f"glance-server-housekeeping-{job}-systemd-reloaded"} in running["require"]

@@ -80,6 +80,25 @@ CASES = {
     "purge before liberty": (
         server(version="kilo", db_purge={"enabled": True}),
         "glance:server:db_purge:enabled: version kilo has no glance-manage db purge (Liberty on)"),
+    "cache switch not a bool": (
+        server(image_cache={"enabled": "yes"}),
+        "glance:server:image_cache:enabled: expected true or false, got yes"),
+    "cache directory relative": (
+        server(image_cache={"enabled": True, "directory": "cache"}),
+        "glance:server:image_cache:directory: expected an absolute path, got cache"),
+    "cache size negative": (
+        server(image_cache={"enabled": True, "max_size": -1}),
+        "glance:server:image_cache:max_size: expected a number of bytes, 0 or more, got -1"),
+    "cache stall time a string": (
+        server(image_cache={"enabled": True, "stall_time": "1d"}),
+        "glance:server:image_cache:stall_time: expected a number of seconds, 0 or more, got 1d"),
+    "pruner calendar empty": (
+        server(image_cache={"enabled": True, "pruner_on_calendar": ""}),
+        "glance:server:image_cache:pruner_on_calendar: expected a systemd calendar event (hourly, *:0/30), got "),
+    "cleaner calendar on two lines": (
+        server(image_cache={"enabled": True, "cleaner_on_calendar": "daily\nhourly"}),
+        "glance:server:image_cache:cleaner_on_calendar: "
+        "expected a systemd calendar event (hourly, *:0/30), got daily\nhourly"),
     "unknown database engine": (
         server(database={"engine": "oracle", "host": "db", "password": "pw"}),
         "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),

@@ -81,7 +81,7 @@ def test_keystone_in_region(api):
         "service_token_roles_required": "true",
         "memcached_servers": "127.0.0.1:11211",
     }
-    assert api.get("paste_deploy", "flavor") == "keystone"
+    assert api.get("paste_deploy", "flavor") == "keystone+caching"  # the pillar turns the image cache on
 
 
 def test_one_store_offers_no_copy_image(api):

@@ -4,8 +4,9 @@ release). On Debian 13 the packages' 2025.1 goes to 2026.1, the next SLURP
 release, in one step: the skip-level upgrade OpenStack supports, offline.
 Every image keeps its row and its data, the schema is at 2026.1's head,
 the packages are gone (their configuration files rewritten by the
-formula, Keystone and the other services untouched), and a second apply
-changes nothing. Debian 12's packaged Zed is not moved here: the PyPI
+formula, Keystone and the other services untouched), a second apply
+changes nothing, and the image cache's pruner and cleaner jobs run from the
+virtualenv. Debian 12's packaged Zed is not moved here: the PyPI
 suite upgrades across a schema change there."""
 import json
 import shlex
@@ -95,3 +96,12 @@ def test_the_move_applied_again_changes_nothing(host, moved):
     _, _, _, override = moved
     rc, states = salt_call(host, "state.apply", "glance", "pillar=" + override)
     assert rc == 0 and changed_or_failed(states) == {}
+
+
+@pytest.mark.parametrize("job", ["glance-cache-pruner", "glance-cache-cleaner"])
+def test_the_image_cache_jobs_run_from_the_virtualenv(host, moved, job):
+    _, release = MOVES[platform_name(host)]
+    command = host.run(f"systemctl show {job}.service -p ExecStart --value").stdout
+    assert f"path=/opt/glance/{release}/bin/{job} " in command, command
+    run = host.run(f"systemctl start {job}.service")
+    assert run.rc == 0, run.stderr + host.run(f"journalctl -u {job}.service -n 20 --no-pager").stdout
