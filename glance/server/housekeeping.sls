@@ -13,7 +13,9 @@
 {#- The cache utilities get both files named: which they read by default
     changed in 2024.1, and a virtualenv has sample copies of its own. #}
 {%- set cache_config = '--config-file ' ~ glance.api_config ~ ' --config-file ' ~ glance.config_dir ~ '/glance-cache.conf' %}
-{#- name: (on, description, command, calendar, what its first run waits for) #}
+{#- name: (on, description, command, calendar, what its first run waits
+    for). db purge leaves the images table alone: an image id must never
+    be reused (OSSN-0075). #}
 {%- set jobs = {
       'glance-db-purge': (
         purge.enabled and glance.server.role == 'primary',
@@ -41,8 +43,6 @@ include:
 {%-   for name, (on, description, command, on_calendar, after) in jobs.items() %}
 {%-     if on %}
 
-{#- db purge leaves the images table alone: an image id must never be
-    reused (OSSN-0075). #}
 glance-server-housekeeping-{{ name }}-service-file-managed:
   file.managed:
     - name: {{ unit_dir }}/{{ name }}.service
