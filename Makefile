@@ -42,11 +42,25 @@ endif
 export CONVERGE_RUN_ID
 TIMED = $(BIN)/python -m tests.harness.report time
 
+# The unit and render tests run beside the converges, at the lowest CPU
+# priority (nice 19): the converge units wait on services, restarts and
+# timeouts for part of their time, and the unit tests use only the CPU left
+# idle then. Their output follows the converges' (.cache/unit-tests.log);
+# each pytest writes a JUnit report, and the last line adds them all up.
+REPORTS := .cache/reports
 test: venv
 	$(TIMED) lint -- $(MAKE) --no-print-directory lint
-	$(TIMED) "unit tests, Salt 3008" -- $(MAKE) --no-print-directory test-render
-	$(TIMED) "unit tests, Salt 3006" -- $(MAKE) --no-print-directory test-render-3006
-	$(MAKE) --no-print-directory converge
+	@rm -rf $(REPORTS); mkdir -p $(REPORTS); \
+	{ PYTEST_ADDOPTS="--junitxml=$(REPORTS)/unit-salt3008.xml" \
+	    $(TIMED) "unit tests, Salt 3008" -- nice -n 19 $(MAKE) --no-print-directory test-render; \
+	  PYTEST_ADDOPTS="--junitxml=$(REPORTS)/unit-salt3006.xml" \
+	    $(TIMED) "unit tests, Salt 3006" -- nice -n 19 $(MAKE) --no-print-directory test-render-3006; \
+	} >$(REPORTS)/unit-tests.log 2>&1 & units=$$!; \
+	PYTEST_ADDOPTS="--junitxml=$(REPORTS)/converge.xml" $(MAKE) --no-print-directory converge; \
+	wait $$units; \
+	echo "==== unit and render tests (run beside the converges) ===="; cat $(REPORTS)/unit-tests.log; \
+	$(BIN)/python -m tests.harness.report totals $(REPORTS)/unit-salt3008.xml \
+	  $(REPORTS)/unit-salt3006.xml $(REPORTS)/converge.xml
 
 # Applies the formula to this host, as root, with a Salt of its own
 # (salt-requirements.txt, in .cache/deploy/venv; nothing of the development

@@ -239,11 +239,14 @@ def derive_stores(glance, given):
 
 
 def derive_image_cache(glance, srv):
-    """The image cache's directory: under the state directory unless the
-    pillar names one."""
+    """The image cache's directory (under the state directory unless the
+    pillar names one), whether the cache is on (enabled, or its management
+    API enabled), and the file of the cache utilities' own options."""
     cache = srv.get("image_cache")
     if isinstance(cache, dict) and cache.get("directory") is None:
         cache["directory"] = f"{glance['state_dir']}/image-cache"
+    glance["image_cache_on"] = isinstance(cache, dict) and bool(cache.get("enabled") or cache.get("enable_management"))
+    glance["cache_config"] = f"{glance['config_dir']}/glance-cache.conf"
 
 
 def normalized_host(host):

@@ -9,10 +9,10 @@
 {%- from tplroot ~ "/map.jinja" import glance with context %}
 {%- set purge = glance.server.db_purge %}
 {%- set cache = glance.server.image_cache %}
-{%- set cache_on = cache.enabled or cache.enable_management %}
+{%- set cache_on = glance.image_cache_on %}
 {#- The cache utilities get both files named: which they read by default
     changed in 2024.1, and a virtualenv has sample copies of its own. #}
-{%- set cache_config = '--config-file ' ~ glance.api_config ~ ' --config-file ' ~ glance.config_dir ~ '/glance-cache.conf' %}
+{%- set cache_config = '--config-file ' ~ glance.api_config ~ ' --config-file ' ~ glance.cache_config %}
 {#- name: (on, description, command, calendar, what its first run waits
     for). db purge leaves the images table alone: an image id must never
     be reused (OSSN-0075). #}

@@ -46,7 +46,7 @@ glance-server-storage-{{ directory }}-file-directory:
 {%- endfor %}
 
 {%- set cache = glance.server.image_cache %}
-{%- if cache.enabled or cache.enable_management %}
+{%- if glance.image_cache_on %}
 {#- The image cache and the directories its drivers write in (a download
     lands in incomplete/ first): Debian's packages leave those root's, and
     then glance-api caches nothing. #}

@@ -91,9 +91,12 @@ class Converge:
                              f"{float(waited.get('duration') or 0) / 1000:.0f}s for the primary's schema")
         self.phase("first apply", time.monotonic() - started)
         for label, test in (("second apply", False), ("test=True apply", True)):
+            # Once converged, every node applies at the same time: none is
+            # meant to change anything another one uses.
             started = time.monotonic()
-            for node in nodes:
-                self.apply(node, label, test=test)
+            with concurrent.futures.ThreadPoolExecutor(len(nodes)) as pool:
+                for future in [pool.submit(self.apply, node, label, test=test) for node in nodes]:
+                    future.result()
             self.phase(label, time.monotonic() - started)
 
     def verify(self):

@@ -18,6 +18,7 @@ Each orchestration is read back per minion: every step's job comes from the
 master's job cache (jobs.lookup_jid), so the usual checks (no failure, no
 change, test=True predicting none, no secret) see every state of every node.
 """
+import concurrent.futures
 import json
 import pathlib
 import re
@@ -323,19 +324,30 @@ def protocol(converge):
     for node in nodes:
         dep.check_pillar(node)
     labels = (("first apply", False), ("second apply", False), ("test=True apply", True))
-    for label, test in labels:
+    phase_started = time.monotonic()
+    first = converge.apply(master, "first apply")
+    if first.errors or first.failed():
+        # The orchestration needs the master node's services.
+        for node in nodes:
+            for skipped, _ in labels:
+                converge.runs[(node.name, skipped)] = StateRun(
+                    node=node.name, label=skipped, retcode=1, seconds=0, states={}, raw="",
+                    errors=[f"not run: the first apply of {master.name} failed"])
+        for skipped, skipped_test in labels[1:]:
+            converge.apply(master, skipped, test=skipped_test)
+        return
+    for run in orchestrate(dep, master, nodes, "first apply").values():
+        converge.record(run)
+    converge.phase("first apply", time.monotonic() - phase_started)
+    for label, test in labels[1:]:
+        # Once converged, the master node's own apply and the orchestration
+        # run at the same time: neither is meant to change anything the
+        # other uses.
         phase_started = time.monotonic()
-        first = converge.apply(master, label, test=test)
-        if label == "first apply" and (first.errors or first.failed()):
-            # The orchestration needs the master node's services.
-            for node in nodes:
-                for skipped, _ in labels:
-                    converge.runs[(node.name, skipped)] = StateRun(
-                        node=node.name, label=skipped, retcode=1, seconds=0, states={}, raw="",
-                        errors=[f"not run: the first apply of {master.name} failed"])
-            for skipped, skipped_test in labels[1:]:
-                converge.apply(master, skipped, test=skipped_test)
-            return
-        for run in orchestrate(dep, master, nodes, label, test=test).values():
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            own = pool.submit(converge.apply, master, label, test=test)
+            runs = orchestrate(dep, master, nodes, label, test=test)
+            own.result()
+        for run in runs.values():
             converge.record(run)
         converge.phase(label, time.monotonic() - phase_started)

@@ -21,9 +21,11 @@ import collections
 import fcntl
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import time
+from xml.etree import ElementTree
 
 from . import CACHE_DIR
 
@@ -128,15 +130,50 @@ def timed(run_id, name, command):
     return code
 
 
+def junit_counts(path):
+    """(passed, failed, skipped) of a JUnit XML report; errors count as
+    failures, and a report that is missing or unreadable as one failure
+    (its pytest never finished)."""
+    try:
+        root = ElementTree.parse(path).getroot()
+    except (OSError, ElementTree.ParseError):
+        return 0, 1, 0
+    passed = failed = skipped = 0
+    for case in root.iter("testcase"):
+        outcomes = {child.tag for child in case}
+        if outcomes & {"failure", "error"}:
+            failed += 1
+        elif "skipped" in outcomes:
+            skipped += 1
+        else:
+            passed += 1
+    return passed, failed, skipped
+
+
+def totals(paths):
+    """One line adding up the JUnit reports PATHS (each named by its file's
+    stem), and the exit status: 0 only when nothing failed."""
+    counts = {pathlib.Path(p).stem: junit_counts(p) for p in paths}
+    passed, failed, skipped = (sum(c[i] for c in counts.values()) for i in range(3))
+    parts = ", ".join(f"{name} {c[0]}/{c[1]}/{c[2]}" for name, c in counts.items())
+    print(f"{passed} passed, {failed} failed, {skipped} skipped "
+          f"(passed/failed/skipped: {parts})")
+    return 1 if failed else 0
+
+
 def main(argv):
     """`python -m tests.harness.report [RUN_ID]` prints a run's table (every
     record without RUN_ID); `... report time NAME -- COMMAND...` runs COMMAND
-    as phase NAME of the run in $CONVERGE_RUN_ID."""
+    as phase NAME of the run in $CONVERGE_RUN_ID; `... report totals
+    REPORT.xml...` prints the JUnit reports' passed, failed and skipped
+    counts added up, and fails when any test failed."""
     if argv[:1] == ["time"]:
         if len(argv) < 4 or argv[2] != "--":
             print("usage: python -m tests.harness.report time NAME -- COMMAND...", file=sys.stderr)
             return 2
         return timed(os.environ.get("CONVERGE_RUN_ID", "-"), argv[1], argv[3:])
+    if argv[:1] == ["totals"]:
+        return totals(argv[1:])
     print(summary(argv[0] if argv else None))
     return 0
 

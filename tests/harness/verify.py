@@ -33,8 +33,11 @@ def run_verifier(container, verifier_dir, env_vars=None):
         cmd = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--tb=short", "--durations=12",
                f"--junitxml={junit}", f"--hosts=podman://{container}",
                *([verifier_dir] if isinstance(verifier_dir, str) else verifier_dir)]
+        # Not the options of the pytest that runs the converges (`make
+        # test` names its JUnit report there): this one writes its own.
+        env = {k: v for k, v in podman_env().items() if k != "PYTEST_ADDOPTS"}
         start = time.monotonic()
-        proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**podman_env(), **(env_vars or {})}, text=True,
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env={**env, **(env_vars or {})}, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
         seconds = time.monotonic() - start
         return proc, seconds, tempest_seconds(junit)

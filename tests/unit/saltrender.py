@@ -63,10 +63,37 @@ class _MemoryBytecodeCache(jinja2.BytecodeCache):
 _BYTECODE_CACHE = _MemoryBytecodeCache()
 
 
+# Code compiled from a template's source (Salt renders every SLS file and
+# file template with from_string, which the bytecode cache never sees), keyed
+# by the source and every environment setting the compiler reads.
+_COMPILED = {}
+
+
+def _code_of(function):
+    """What the compiler sees of a callable: Salt gives each environment its
+    own bound finalizer, the same function every time."""
+    function = getattr(function, "__func__", function)
+    return getattr(function, "__code__", function)
+
+
 class _CachingSandboxedEnvironment(jinja2.sandbox.SandboxedEnvironment):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("bytecode_cache", _BYTECODE_CACHE)
         super().__init__(*args, **kwargs)
+
+    def compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        if raw or not isinstance(source, str):
+            return super().compile(source, name, filename, raw, defer_init)
+        key = (source, name, filename, defer_init, self.block_start_string, self.block_end_string,
+               self.variable_start_string, self.variable_end_string, self.comment_start_string,
+               self.comment_end_string, self.line_statement_prefix, self.line_comment_prefix,
+               self.trim_blocks, self.lstrip_blocks, self.newline_sequence, self.keep_trailing_newline,
+               tuple(sorted(self.extensions)), self.optimized, _code_of(self.finalize),
+               getattr(self.finalize, "jinja_pass_arg", None), self.autoescape, self.is_async)
+        code = _COMPILED.get(key)
+        if code is None:
+            code = _COMPILED[key] = super().compile(source, name, filename, raw, defer_init)
+        return code
 
 
 # Salt builds a fresh environment for every render; give those a shared cache.

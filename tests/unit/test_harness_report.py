@@ -159,3 +159,29 @@ def test_the_service_hosts_image_has_the_test_services_packages():
                 if match:
                     named.add(match.group(1))
     assert named and sorted(named) == sorted(images.SERVICE_PACKAGES)
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">
+<testcase classname="a" name="ok1" time="0.1"/>
+<testcase classname="a" name="ok2" time="0.1"/>
+<testcase classname="a" name="broken" time="0.1"><failure message="assert 1 == 2"/></testcase>
+<testcase classname="a" name="fixture" time="0.1"><error message="boom"/></testcase>
+<testcase classname="a" name="not_here" time="0.0"><skipped message="no"/></testcase>
+</testsuite></testsuites>"""
+
+
+def test_totals_add_up_the_reports_and_fail_on_a_failure(tmp_path, capsys):
+    (tmp_path / "unit.xml").write_text(JUNIT)
+    (tmp_path / "clean.xml").write_text(JUNIT.replace('<failure message="assert 1 == 2"/>', "")
+                                        .replace('<error message="boom"/>', ""))
+    assert report.totals([tmp_path / "clean.xml"]) == 0
+    assert capsys.readouterr().out.strip() == "4 passed, 0 failed, 1 skipped (passed/failed/skipped: clean 4/0/1)"
+    assert report.totals([tmp_path / "unit.xml", tmp_path / "clean.xml"]) == 1
+    assert capsys.readouterr().out.startswith("6 passed, 2 failed, 2 skipped ")
+
+
+def test_a_missing_report_counts_as_a_failure(tmp_path, capsys):
+    (tmp_path / "clean.xml").write_text(JUNIT.replace('<failure message="assert 1 == 2"/>', "")
+                                        .replace('<error message="boom"/>', ""))
+    assert report.totals([tmp_path / "clean.xml", tmp_path / "converge.xml"]) == 1
+    assert "converge 0/1/0" in capsys.readouterr().out
