@@ -10,6 +10,8 @@ once.
   keeps it).
 * :func:`authenticates`: whether credentials get a token from Keystone.
 * :func:`failure`: what an exception of the SDK or of keystoneauth means.
+* :func:`endpoint_id`: the id of a service's endpoint, for a configuration
+  file that must name it.
 * :func:`secrets` and :func:`scrub`: what counts as a secret, and the text
   or data without it.
 
@@ -19,6 +21,8 @@ once.
 import hashlib
 import os
 import sys
+
+from salt.exceptions import CommandExecutionError
 
 
 def _forget_salts_own_openstack():
@@ -188,6 +192,41 @@ def failure(exc):
     if isinstance(exc, (ks_exceptions.ClientException, openstack.exceptions.SDKException)):
         return "error"
     return None
+
+
+def endpoint_id(auth_url, username, password, user_domain_name, service_type, interface, region, cacert=None):
+    """
+    The id of the ``interface`` endpoint of the service of type
+    ``service_type`` in ``region``, looked up as ``username`` with system
+    scope: oslo.limit's own credentials, and what its ``endpoint_id`` names
+    before oslo.limit 2.6. In test mode, a note instead of failing when
+    there is no such endpoint yet (the apply registers it first). Errors
+    name what is missing and carry no secret.
+    """
+    connection = {"auth_url": auth_url, "username": username, "password": password,
+                  "user_domain_name": user_domain_name, "system_scope": "all"}
+    if cacert:
+        connection["cacert"] = cacert
+    where = f"{interface} {service_type} endpoint in region {region}"
+    try:
+        conn = connect(connection, app_name="salt-glance-endpoint-id", connect_retries=3)
+        services = list(conn.identity.services(type=service_type))
+        endpoints = [endpoint for service in services
+                     for endpoint in conn.identity.endpoints(service_id=service.id, interface=interface,
+                                                             region_id=region)]
+    except Exception as exc:  # the SDK's and keystoneauth's own, told apart below
+        kind = failure(exc)
+        if kind is None:
+            raise
+        what = "Keystone did not answer" if kind == "unreachable" else "Keystone refused"
+        raise CommandExecutionError(scrub(f"looking up the {where} as {username}: {what}: {exc}",
+                                          connection)) from None
+    if len(endpoints) == 1:
+        return endpoints[0].id
+    if not endpoints and __opts__.get("test"):
+        return f"(the id of the {where}, once registered)"
+    raise CommandExecutionError(f"Keystone has {len(endpoints)} {where}s, expected one"
+                                + ("" if endpoints else " (glance.bootstrap registers it)"))
 
 
 def secrets(connection=None, also=()):
