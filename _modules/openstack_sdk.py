@@ -225,8 +225,8 @@ def endpoint_id(auth_url, username, password, user_domain_name, service_type, in
         return endpoints[0].id
     if not endpoints and __opts__.get("test"):
         return f"(the id of the {where}, once registered)"
-    raise CommandExecutionError(f"Keystone has {len(endpoints)} {where}s, expected one"
-                                + ("" if endpoints else " (glance.bootstrap registers it)"))
+    raise CommandExecutionError(f"Keystone has {len(endpoints)} {interface} {service_type} endpoints in region "
+                                f"{region}, expected one" + ("" if endpoints else " (glance.bootstrap registers it)"))
 
 
 def secrets(connection=None, also=()):
