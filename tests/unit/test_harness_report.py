@@ -1,5 +1,6 @@
 """The converge run's table of where the time went, and the scheduler that
 runs its units side by side, longest first."""
+import subprocess
 import sys
 import threading
 import time
@@ -185,3 +186,16 @@ def test_a_missing_report_counts_as_a_failure(tmp_path, capsys):
                                         .replace('<error message="boom"/>', ""))
     assert report.totals([tmp_path / "clean.xml", tmp_path / "converge.xml"]) == 1
     assert "converge 0/1/0" in capsys.readouterr().out
+
+
+def test_idle_runs_the_command_in_a_session_of_its_own_at_nice_19():
+    probe = ("import os, pathlib; group = pathlib.Path('/proc/self/autogroup'); "
+             "print(os.getsid(0) == os.getpid(), os.getpgid(0) == os.getpid(), os.nice(0), "
+             "group.read_text().split()[-1] if group.exists() else 'none')")
+    done = subprocess.run([sys.executable, "-m", "tests.harness.idle", "--", sys.executable, "-c", probe],
+                          cwd=REPO, capture_output=True, text=True, check=True)
+    leader, group_leader, nice, autogroup_nice = done.stdout.split()
+    assert (leader, group_leader, nice) == ("True", "True", "19")
+    assert autogroup_nice in ("19", "none")
+    assert subprocess.run([sys.executable, "-m", "tests.harness.idle"], cwd=REPO,
+                          capture_output=True).returncode == 2
