@@ -18,7 +18,6 @@ Each orchestration is read back per minion: every step's job comes from the
 master's job cache (jobs.lookup_jid), so the usual checks (no failure, no
 change, test=True predicting none, no secret) see every state of every node.
 """
-import concurrent.futures
 import json
 import pathlib
 import re
@@ -340,14 +339,13 @@ def protocol(converge):
         converge.record(run)
     converge.phase("first apply", time.monotonic() - phase_started)
     for label, test in labels[1:]:
-        # Once converged, the master node's own apply and the orchestration
-        # run at the same time: neither is meant to change anything the
-        # other uses.
+        # The master node's own apply first, then the orchestration, as in
+        # the first phase. Side by side they saved about 40 s a phase, but
+        # in an overloaded run the cluster's secondary on Debian 13 logged
+        # an eventlet traceback during that test=True phase (the clean-log
+        # check failed); until that is understood, one after the other.
         phase_started = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(1) as pool:
-            own = pool.submit(converge.apply, master, label, test=test)
-            runs = orchestrate(dep, master, nodes, label, test=test)
-            own.result()
-        for run in runs.values():
+        converge.apply(master, label, test=test)
+        for run in orchestrate(dep, master, nodes, label, test=test).values():
             converge.record(run)
         converge.phase(label, time.monotonic() - phase_started)
