@@ -6,10 +6,10 @@
 {%- from tplroot ~ "/map.jinja" import glance with context %}
 {%- from tplroot ~ "/inifiles.jinja" import inifiles, policy with context %}
 {%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
-{#- Unified limits before 2025.1: glance-api.conf names Glance's endpoint by
-    its id, which files/ini.jinja asks Keystone for through the formula's
-    openstack_sdk module. #}
-{%- set endpoint_lookup = glance.server.limits.enabled and not glance.features.limits_endpoint_lookup %}
+{#- Unified limits: glance-api.conf names Glance's endpoint by its id, which
+    files/ini.jinja asks Keystone for through the formula's openstack_sdk
+    module. #}
+{%- set endpoint_lookup = glance.server.limits.enabled %}
 {%- set sync = endpoint_lookup and needs_sync('modules', 'openstack_sdk') %}
 
 include:

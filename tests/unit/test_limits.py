@@ -1,9 +1,8 @@
 """Unified limits (glance:server:limits): use_keystone_limits and
-[oslo_limit] in glance-api.conf, where oslo.limit finds Glance's endpoint by
-service type and region from 2025.1 and by its id before (looked up in
-Keystone as the file is written); the registered limits and the glance
-user's reader role on the system in glance.bootstrap; nothing of it when
-off."""
+[oslo_limit] in glance-api.conf, naming Glance's endpoint by its id (looked
+up in Keystone as the file is written); the registered limits and the
+glance user's reader role on the system in glance.bootstrap; nothing of it
+when off."""
 import pytest
 
 from saltrender import Renderer, load_pillar
@@ -30,26 +29,17 @@ def credentials(pillar):
             "system_scope": "all"}
 
 
-@pytest.mark.parametrize("platform", ["debian-13", "ubuntu-24.04", "rocky-9"])
-def test_from_2025_1_oslo_limit_finds_the_endpoint_by_type_and_region(render, platform):
+@pytest.mark.parametrize("platform, version", [("debian-12", None), ("debian-13", "2025.1"),
+                                               ("ubuntu-24.04", "2024.1"), ("rocky-9", "2026.2")])
+def test_the_endpoint_id_is_looked_up_as_the_file_is_written(render, platform, version):
+    """On every release: oslo.limit's lookup by service type and region
+    (2.6 on) fails up to 2.8, so the formula names the endpoint by its id."""
     pillar = single(LIMITS)
-    pillar["glance"]["server"]["version"] = "2025.1"
+    if version:
+        pillar["glance"]["server"]["version"] = version
     rendered = render(platform, pillar)
     api = rendered.ini(API)
     assert api.get("DEFAULT", "use_keystone_limits") == "true"
-    assert dict(api.items("oslo_limit")) == dict(
-        credentials(pillar), endpoint_service_type="image", endpoint_region_name="RegionTwo",
-        endpoint_interface="public")
-    # No lookup, and nothing the lookup needs.
-    assert "glance-server-config-saltutil-sync-all" not in rendered.states
-    _, _, managed = rendered.function("glance-server-config-api-file-managed")
-    assert {"sls": "glance.salt_deps.openstacksdk"} not in managed["require"]
-
-
-def test_before_2025_1_the_endpoint_id_is_looked_up_as_the_file_is_written(render):
-    pillar = single(LIMITS)
-    rendered = render("debian-12", pillar)  # Zed: oslo.limit 2.0
-    api = rendered.ini(API)
     assert dict(api.items("oslo_limit")) == dict(credentials(pillar), endpoint_id=Renderer.ENDPOINT_ID)
     identity = pillar["glance"]["server"]["identity"]
     assert rendered._renderer.endpoint_lookups[-1] == {
@@ -69,6 +59,8 @@ def test_off_by_default_leaves_no_trace(render):
         assert not api.has_section("oslo_limit")
     states = render("debian-13", single(), sls="glance.bootstrap").states
     assert not [state for state in states if "limit" in state or "reader" in state]
+    _, _, managed = render("debian-13", single()).function("glance-server-config-api-file-managed")
+    assert {"sls": "glance.salt_deps.openstacksdk"} not in managed["require"]
 
 
 def test_bootstrap_registers_the_limits_in_the_region_and_grants_the_system_reader(render):

@@ -377,7 +377,6 @@ FEATURES = {
     "db_purge": Feature(("liberty", None), "db_purge", _purge_timer),
     "keystone_limits": Feature(("xena", None), "limits",
                                _written_or_refused("DEFAULT", "use_keystone_limits", "has no unified limits")),
-    "limits_endpoint_lookup": Feature(("2025.1", None), "limits", _has("oslo_limit", "endpoint_service_type")),
     "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),
     "wsgi_module": Feature(("2025.1", None), "uwsgi", _wsgi_module),
     "uwsgi_only": Feature(("2026.2", None), "single", _has_file("/etc/glance/glance-api-uwsgi.ini")),

@@ -2,8 +2,8 @@
 (glance:server:limits, on in tests/pillar/single.sls).
 
 - glance-api.conf turns them on, with [oslo_limit] naming the glance user,
-  system scope, and Glance's endpoint: by type and region from 2025.1, by
-  its id (looked up in Keystone by the formula) before;
+  system scope, and Glance's endpoint by its id (looked up in Keystone by
+  the formula);
 - Keystone holds the pillar's registered limits in the endpoint's region,
   and the glance user has the reader role on the system;
 - a project given its own limits (1 MiB, 2 images) is held to them: its
@@ -16,7 +16,6 @@ import pytest
 import yaml
 
 from glance_checks import API_CONF, admin_env, read_ini, run_client
-from tempest_checks import glance_major
 
 PILLAR = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar" / "single.sls").read_text())
 SERVER = PILLAR["glance"]["server"]
@@ -145,11 +144,7 @@ def test_glance_api_reads_its_limits_from_keystone_as_the_glance_user(host, admi
                            "password": SERVER["identity"]["password"].replace("$", "$$"),
                            "user_domain_name": "Default", "system_scope": "all"}
     keystone = run_client(host, admin, KEYSTONE_LIMITS, REGION)
-    if glance_major(host) >= 30:
-        assert oslo_limit == {"endpoint_service_type": "image", "endpoint_region_name": REGION,
-                              "endpoint_interface": "public"}
-    else:
-        assert oslo_limit == {"endpoint_id": keystone["endpoint"]["id"]}
+    assert oslo_limit == {"endpoint_id": keystone["endpoint"]["id"]}
 
 
 def test_keystone_holds_the_registered_limits_and_the_system_reader(host, admin):
