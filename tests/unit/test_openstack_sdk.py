@@ -219,8 +219,8 @@ def catalog(endpoints, error=None):
 
 
 @pytest.fixture(name="lookup")
-def fixture_lookup(monkeypatch):
-    module = load("_modules/openstack_sdk.py", __context__={}, __opts__={"test": False})
+def fixture_lookup(monkeypatch, tmp_path):
+    module = load("_modules/openstack_sdk.py", __context__={}, __opts__={"test": False, "cachedir": str(tmp_path)})
     module.connects = []
 
     def use(conn):
@@ -266,3 +266,46 @@ def test_a_keystone_failure_names_keystone_without_the_password(lookup):
     down.__context__.clear()  # the run's cached connection is the refused one
     with pytest.raises(CommandExecutionError, match="Keystone did not answer: Connection refused"):
         down.endpoint_id(**LOOKUP)
+
+
+def unavailable(status):
+    exc = openstack.exceptions.HttpException("database unavailable")
+    exc.status_code = status
+    return exc
+
+
+def test_the_id_found_last_is_used_while_keystone_cannot_answer(lookup, tmp_path, caplog):
+    assert lookup(catalog([("e-pub", "public", "RegionTwo")])).endpoint_id(**LOOKUP) == "e-pub"
+    [kept] = (tmp_path / "openstack_sdk" / "endpoints").iterdir()
+    assert kept.read_text() == "e-pub"
+    for error in (ks_exceptions.ConnectFailure("Connection refused"),
+                  ks_exceptions.InternalServerError("database unavailable"),
+                  unavailable(503)):
+        sdk = lookup(catalog([], error=error))
+        sdk.__context__.clear()
+        assert sdk.endpoint_id(**LOOKUP) == "e-pub"
+    assert "the id found last time (e-pub) is used" in caplog.text
+    assert PASSWORD not in caplog.text
+    # Not for another region, and not when Keystone refuses the credentials.
+    sdk = lookup(catalog([], error=ks_exceptions.ConnectFailure("Connection refused")))
+    sdk.__context__.clear()
+    with pytest.raises(CommandExecutionError, match="Keystone did not answer"):
+        sdk.endpoint_id(**dict(LOOKUP, region="RegionThree"))
+    sdk = lookup(catalog([], error=ks_exceptions.Unauthorized("The request you have made requires authentication")))
+    sdk.__context__.clear()
+    with pytest.raises(CommandExecutionError, match="Keystone refused"):
+        sdk.endpoint_id(**LOOKUP)
+
+
+def test_a_changed_endpoint_replaces_the_kept_id_and_test_mode_keeps_nothing(lookup, tmp_path):
+    sdk = lookup(catalog([("e-new", "public", "RegionTwo")]))
+    sdk.__opts__["test"] = True
+    assert sdk.endpoint_id(**LOOKUP) == "e-new"
+    assert not (tmp_path / "openstack_sdk").exists()
+    sdk.__opts__["test"] = False
+    lookup(catalog([("e-old", "public", "RegionTwo")])).endpoint_id(**LOOKUP)
+    sdk = lookup(catalog([("e-new", "public", "RegionTwo")]))
+    sdk.__context__.clear()
+    assert sdk.endpoint_id(**LOOKUP) == "e-new"
+    [kept] = (tmp_path / "openstack_sdk" / "endpoints").iterdir()
+    assert kept.read_text() == "e-new"
