@@ -10,6 +10,8 @@ once.
   keeps it).
 * :func:`authenticates`: whether credentials get a token from Keystone.
 * :func:`failure`: what an exception of the SDK or of keystoneauth means.
+* :func:`endpoint_id`: the id of a service's endpoint, for a configuration
+  file that must name it.
 * :func:`secrets` and :func:`scrub`: what counts as a secret, and the text
   or data without it.
 
@@ -17,8 +19,13 @@ once.
 """
 
 import hashlib
+import logging
 import os
 import sys
+
+from salt.exceptions import CommandExecutionError
+
+log = logging.getLogger(__name__)
 
 
 def _forget_salts_own_openstack():
@@ -188,6 +195,80 @@ def failure(exc):
     if isinstance(exc, (ks_exceptions.ClientException, openstack.exceptions.SDKException)):
         return "error"
     return None
+
+
+def endpoint_id(auth_url, username, password, user_domain_name, service_type, interface, region, cacert=None):
+    """
+    The id of the ``interface`` endpoint of the service of type
+    ``service_type`` in ``region``, looked up as ``username`` with system
+    scope: oslo.limit's own credentials and the endpoint its
+    ``endpoint_id`` names. In test mode, a note instead of failing when
+    there is no such endpoint yet (the apply registers it first). Errors
+    name what is missing and carry no secret.
+
+    The id found is kept under Salt's cache directory. When Keystone does
+    not answer, or answers with a server error (its database down), the
+    kept id is returned with a warning: a configuration file that names
+    the endpoint then stays as it is, and the states that need Keystone
+    fail naming it. Without a kept id, or when Keystone refuses, it fails.
+    """
+    connection = {"auth_url": auth_url, "username": username, "password": password,
+                  "user_domain_name": user_domain_name, "system_scope": "all"}
+    if cacert:
+        connection["cacert"] = cacert
+    where = f"{interface} {service_type} endpoint in region {region}"
+    kept_as = hashlib.sha256(repr((auth_url, service_type, interface, region)).encode("utf-8")).hexdigest()
+    try:
+        conn = connect(connection, app_name="salt-glance-endpoint-id", connect_retries=3)
+        services = list(conn.identity.services(type=service_type))
+        endpoints = [endpoint for service in services
+                     for endpoint in conn.identity.endpoints(service_id=service.id, interface=interface,
+                                                             region_id=region)]
+    except Exception as exc:  # the SDK's and keystoneauth's own, told apart below
+        kind = failure(exc)
+        if kind is None:
+            raise
+        what = "Keystone did not answer" if kind == "unreachable" else "Keystone refused"
+        message = scrub(f"looking up the {where} as {username}: {what}: {exc}", connection)
+        kept = _kept_endpoint_id(kept_as)
+        if kept and (kind == "unreachable" or _server_error(exc)):
+            log.warning("%s; the id found last time (%s) is used", message, kept)
+            return kept
+        raise CommandExecutionError(message) from None
+    if len(endpoints) == 1:
+        _keep_endpoint_id(kept_as, endpoints[0].id)
+        return endpoints[0].id
+    if not endpoints and __opts__.get("test"):
+        return f"(the id of the {where}, once registered)"
+    raise CommandExecutionError(f"Keystone has {len(endpoints)} {interface} {service_type} endpoints in region "
+                                f"{region}, expected one" + ("" if endpoints else " (glance.bootstrap registers it)"))
+
+
+def _server_error(exc):
+    status = getattr(exc, "http_status", None) or getattr(exc, "status_code", None)
+    return isinstance(status, int) and status >= 500
+
+
+def _endpoint_file(key):
+    return os.path.join(__opts__["cachedir"], "openstack_sdk", "endpoints", key)
+
+
+def _kept_endpoint_id(key):
+    try:
+        with open(_endpoint_file(key), encoding="utf-8") as handle:
+            return handle.read().strip() or None
+    except OSError:
+        return None
+
+
+def _keep_endpoint_id(key, found):
+    if __opts__.get("test") or _kept_endpoint_id(key) == found:
+        return
+    path = _endpoint_file(key)
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    with open(path + ".new", "w", encoding="utf-8") as handle:
+        handle.write(found)
+    os.replace(path + ".new", path)
 
 
 def secrets(connection=None, also=()):

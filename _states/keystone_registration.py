@@ -2,8 +2,9 @@
 Register a service with Keystone (identity API v3) through openstacksdk.
 
 Idempotent states for what a service like Glance needs in the Identity
-service: a region, a project, roles, a service user and its role grants, a
-service entry and its endpoints.
+service: a region, a project, roles, a service user and its role grants (on
+a project, or on the system), a service entry and its endpoints, and the
+registered limits of its unified limits.
 
 Every state takes a ``connection`` mapping with the administrator's
 credentials, passed to ``openstack.connect``:
@@ -194,6 +195,13 @@ def _ensure(
         ret["comment"] = f"{subject} would be {done}{note}"
     else:
         ret["comment"] = f"{subject} {done}{note}"
+
+
+def _once(missing):
+    """The comment's note on what a grant waits for (in test mode)."""
+    if not missing:
+        return ""
+    return " once {} {}".format(", ".join(missing), "exists" if len(missing) == 1 else "exist")
 
 
 def _domain(conn, name_or_id):
@@ -402,7 +410,84 @@ def role_granted(
             new={"granted": f"{user} on {project}"},
             present=target,
             created=target,
-            note=" once {} exist".format(", ".join(missing)) if missing else "",
+            note=_once(missing),
+        )
+
+    return _run(name, connection, apply)
+
+
+def system_role_granted(name, user, system="all", user_domain="Default", connection=None):
+    """
+    Ensure ``user`` has the role ``name`` on the system (``all``): what a
+    service needs to read its unified limits from Keystone (oslo.limit
+    authenticates with system scope and reads limits, services, regions and
+    endpoints).
+    """
+
+    def apply(ret):
+        conn = _connect(connection)
+        role = conn.identity.find_role(name)
+        user_obj = _find_user(conn, user, user_domain)
+        missing = [f"{kind} {value}" for kind, value, obj in (("role", name, role), ("user", user, user_obj))
+                   if obj is None]
+        if missing and not __opts__["test"]:
+            raise _Failure("Missing: {}".format(", ".join(missing)))
+        grant = None
+        if not missing:
+            assignments = conn.identity.role_assignments(user_id=user_obj.id, scope_system=system, role_id=role.id)
+            grant = next(iter(assignments), None)
+        target = f"granted to {user} on the system ({system})"
+        _ensure(
+            ret,
+            f"Role {name}",
+            grant,
+            create=functools.partial(conn.identity.assign_system_role_to_user, user_obj, role, system),
+            new={"granted": f"{user} on the system ({system})"},
+            present=target,
+            created=target,
+            note=_once(missing),
+        )
+
+    return _run(name, connection, apply)
+
+
+def registered_limit_present(name, default_limit, service, region, service_type=None, connection=None):
+    """
+    Ensure Keystone's registered limit ``name`` (a resource name of the
+    service, such as ``image_size_total``) of service ``service`` in
+    ``region`` is ``default_limit``: the limit of every project that has
+    no limit of its own (-1: none). oslo.limit reads the limits of its
+    endpoint's region only, so a limit without the region would not count.
+    """
+
+    def apply(ret):
+        if isinstance(default_limit, bool) or not isinstance(default_limit, int) or default_limit < -1:
+            raise _Failure(f"default_limit must be a whole number, -1 for no limit, not {default_limit!r}")
+        conn = _connect(connection)
+        service_obj = _find_service(conn, service, service_type)
+        if service_obj is None and not __opts__["test"]:
+            raise _Failure(f"Service {service} does not exist")
+        current = None
+        if service_obj is not None:
+            limits = conn.identity.registered_limits(service_id=service_obj.id, region_id=region, resource_name=name)
+            current = next(iter(limits), None)
+        _ensure(
+            ret,
+            f"The {service} registered limit {name} in {region}",
+            current,
+            create=functools.partial(
+                conn.identity.create_registered_limit,
+                service_id=getattr(service_obj, "id", None),
+                region_id=region,
+                resource_name=name,
+            ),
+            new={"registered_limit": {"old": None, "new": default_limit}},
+            fields={"default_limit": default_limit},
+            update=conn.identity.update_registered_limit,
+            present=str(default_limit),
+            created=f"set to {default_limit}",
+            updated=f"set to {default_limit}",
+            note="" if service_obj is not None else f" once service {service} exists",
         )
 
     return _run(name, connection, apply)

@@ -3,7 +3,9 @@
 #
 # Glance in Keystone: the service project and region (created when missing),
 # the glance user with its roles on that project, the image service and its
-# public, internal and admin endpoints. Uses the keystone_registration states
+# public, internal and admin endpoints; with glance:server:limits on, the
+# registered limits and the reader role on the system for the glance user.
+# Uses the keystone_registration states
 # of this formula (_states/), which need openstacksdk on the minion. The
 # administrator's credentials come from glance:bootstrap:identity.
 {%- set tplroot = tpldir.split('/')[0] %}
@@ -121,3 +123,43 @@ glance-bootstrap-identity-endpoint-{{ interface }}-present:
       - keystone_registration: glance-bootstrap-identity-region-present
       - keystone_registration: glance-bootstrap-identity-service-present
 {%- endfor %}
+
+{%- set limits = glance.server.limits %}
+{%- if limits.enabled %}
+{#- Unified limits: every project's default in the endpoint's region (the
+    only one oslo.limit reads), and the reader role on the system for the
+    glance user, as which oslo.limit reads them. #}
+{%-   if 'reader' not in bootstrap.roles %}
+
+glance-bootstrap-identity-role-reader-present:
+  keystone_registration.role_present:
+    - name: reader
+    - connection: {{ connection | json }}
+    - require:
+      - sls: {{ tplroot }}.salt_deps.openstacksdk
+{%-   endif %}
+
+glance-bootstrap-identity-system-reader-granted:
+  keystone_registration.system_role_granted:
+    - name: reader
+    - user: {{ user | json }}
+    - user_domain: {{ domain | json }}
+    - connection: {{ connection | json }}
+    - require:
+      - keystone_registration: glance-bootstrap-identity-role-reader-present
+      - keystone_registration: glance-bootstrap-identity-user-present
+{%-   for resource in ['image_size_total', 'image_stage_total', 'image_count_total', 'image_count_uploading'] %}
+
+glance-bootstrap-identity-registered-limit-{{ resource }}-present:
+  keystone_registration.registered_limit_present:
+    - name: {{ resource }}
+    - default_limit: {{ limits[resource] }}
+    - service: {{ service_name | json }}
+    - service_type: image
+    - region: {{ region | json }}
+    - connection: {{ connection | json }}
+    - require:
+      - keystone_registration: glance-bootstrap-identity-region-present
+      - keystone_registration: glance-bootstrap-identity-service-present
+{%-   endfor %}
+{%- endif %}

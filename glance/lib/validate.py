@@ -12,7 +12,7 @@ import re
 # Keys of glance:server that hold a mapping (notification may also be a
 # bool, stores a list).
 MAPPINGS = ("bind", "database", "identity", "message_queue", "notification", "cache", "storage", "stores",
-            "ceph", "image_cache", "policy", "config", "registry", "import", "cors", "db_purge")
+            "ceph", "image_cache", "policy", "config", "registry", "import", "cors", "db_purge", "limits")
 STORE_TYPES = ("file", "rbd", "cinder", "s3", "http")
 
 
@@ -53,6 +53,7 @@ def check(glance, given):
     check_self_reference(glance, given)
     check_db_purge(glance)
     check_image_cache(glance)
+    check_limits(glance)
 
 
 def check_shapes(given):
@@ -439,6 +440,28 @@ def check_db_purge(glance):
         raise Invalid("db_purge:on_calendar", f"expected a systemd calendar event (daily, *-*-* 03:00), got {calendar}")
     if purge["enabled"] and not glance["features"]["db_purge"]:
         raise Invalid("db_purge:enabled", f"version {glance['version']} has no glance-manage db purge (Liberty on)")
+
+
+# The registered limits of Glance's unified limits, in glance.bootstrap's order.
+LIMITS = ("image_size_total", "image_stage_total", "image_count_total", "image_count_uploading")
+
+
+def check_limits(glance):
+    """limits: a switch and whole numbers (-1: no limit), on with Keystone
+    only, on a release that enforces unified limits."""
+    limits = glance["server"]["limits"]
+    if not isinstance(limits.get("enabled"), bool):
+        raise Invalid("limits:enabled", f"expected true or false, got {limits.get('enabled')}")
+    for key in LIMITS:
+        value = limits.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < -1:
+            raise Invalid(f"limits:{key}", f"expected a whole number, or -1 for no limit, got {value}")
+    if not limits["enabled"]:
+        return
+    if glance["server"]["identity"].get("engine") != "keystone":
+        raise Invalid("limits:enabled", "unified limits live in Keystone: they need identity engine keystone")
+    if not glance["features"]["keystone_limits"]:
+        raise Invalid("limits:enabled", f"version {glance['version']} has no unified limits (Xena on)")
 
 
 def is_calendar(value):

@@ -5,9 +5,28 @@
 {%- set tplroot = tpldir.split('/')[0] %}
 {%- from tplroot ~ "/map.jinja" import glance with context %}
 {%- from tplroot ~ "/inifiles.jinja" import inifiles, policy with context %}
+{%- from tplroot ~ "/libsync.jinja" import needs_sync with context %}
+{#- Unified limits: glance-api.conf names Glance's endpoint by its id, which
+    files/ini.jinja asks Keystone for through the formula's openstack_sdk
+    module. #}
+{%- set endpoint_lookup = glance.server.limits.enabled %}
+{%- set sync = endpoint_lookup and needs_sync('modules', 'openstack_sdk') %}
 
 include:
   - {{ tplroot }}.server.install
+{%- if endpoint_lookup %}
+  - {{ tplroot }}.salt_deps.openstacksdk
+{%- endif %}
+{%- if sync %}
+
+{#- openstack_sdk must be there in this very run (see libsync.jinja). #}
+glance-server-config-saltutil-sync-all:
+  saltutil.sync_all:
+    - name: openstack-sdk-module
+    - reload_modules: true
+    - require:
+      - sls: {{ tplroot }}.salt_deps.openstacksdk
+{%- endif %}
 
 {%- for id, file in inifiles.items() %}
 
@@ -26,6 +45,12 @@ glance-server-config-{{ id }}-file-managed:
     - show_changes: false
     - require:
       - sls: {{ tplroot }}.server.install
+{%-   if endpoint_lookup and id == 'api' %}
+      - sls: {{ tplroot }}.salt_deps.openstacksdk
+{%-     if sync %}
+      - saltutil: glance-server-config-saltutil-sync-all
+{%-     endif %}
+{%-   endif %}
 {%- endfor %}
 
 glance-server-config-policy-file-managed:

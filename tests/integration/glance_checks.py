@@ -13,15 +13,15 @@ import pytest
 API_CONF = "/etc/glance/glance-api.conf"
 # What Glance logs when glance_image aborts an upload whose data failed its
 # checksums (the state holds the last chunk back, hangs up, then deletes the
-# unfinished image): the disconnect, or, when the delete is handled first,
-# the image gone while its upload was still running.
-# An upload the image state aborts and whose image it deletes, as Glance
-# logs it: the client gone while sending, the image gone after the upload
-# or, when the delete is handled first (seen on a loaded machine), gone
-# before the upload could start saving.
+# unfinished image): the client gone while sending; the image gone after
+# the upload; or, when the delete is handled first (seen on a loaded
+# machine), gone before the upload could start saving, or, with unified
+# limits (Glance asks Keystone between marking the image saving and reading
+# its data), the upload answered 404.
 ABORTED_UPLOAD = (r"DisconnectionError: The client disconnected while sending the body"
                   r"|could not be found after upload\. The image may have been deleted during the upload"
-                  r"|Image status transition from deleted to saving is not allowed")
+                  r"|Image status transition from deleted to saving is not allowed"
+                  r'|"PUT /v2/images/[0-9a-f-]+/file HTTP/1\.1" 404 ')
 # Namespaces of Glance's own generator config for glance-api.conf
 # (etc/oslo-config-generator/glance-api.conf, the same from Zed to 2025.1),
 # and "glance", the image import options ([import_filtering_opts]) that
@@ -161,7 +161,12 @@ def assert_config_valid(host, validator=None):
     args = " ".join(f"--namespace {ns}" for ns in VALIDATOR_NAMESPACES)
     args += "".join(f" --exclude-group {group}" for group in dynamic if conf.has_section(group))
     cmd = host.run(f"{validator} {args} --input-file {API_CONF}")
-    assert cmd.rc == 0, cmd.stdout[-3000:] + cmd.stderr[-3000:]
+    errors = [line for line in (cmd.stdout + cmd.stderr).splitlines() if line.startswith("ERROR:")]
+    # oslo.limit registers auth_type at run time (keystoneauth's loader), as
+    # keystonemiddleware does for [keystone_authtoken]; validators before
+    # 2025.1 do not know it is missing from the sample data on purpose.
+    unknown_by_design = {"ERROR:root:oslo_limit/auth_type is not part of the sample config"}
+    assert cmd.rc == 0 or (errors and set(errors) <= unknown_by_design), cmd.stdout[-3000:] + cmd.stderr[-3000:]
 
 
 def assert_clean_logs(host, provoked=()):

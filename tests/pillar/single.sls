@@ -54,6 +54,12 @@ glance:
           read: [admin, member]
           update: [admin]
           delete: [admin]
+    # Per-project quotas from Keystone's unified limits; the suite's own
+    # images and Tempest's stay well under these defaults.
+    limits:
+      enabled: true
+      image_size_total: 4096
+      image_count_total: 500
     # Rows deleted more than 30 days ago purged nightly (the defaults).
     db_purge:
       enabled: true

@@ -187,6 +187,16 @@ class Renderer:
         (root / "minion").write_text(yaml.safe_dump(config))
         opts = salt.config.minion_config(str(root / "minion"))
         self.caller = salt.client.Caller(mopts=opts)
+        # What templates ask Keystone as a file is written: a fixed answer
+        # here, and the question kept for the tests.
+        self.endpoint_lookups = []
+        self.caller.sminion.functions["openstack_sdk.endpoint_id"] = self._endpoint_id
+
+    ENDPOINT_ID = "0123456789abcdef0123456789abcdef"
+
+    def _endpoint_id(self, **lookup):
+        self.endpoint_lookups.append(lookup)
+        return self.ENDPOINT_ID
 
     def render(self, pillar=None, sls="glance"):
         states = self.caller.cmd("state.show_sls", sls, pillar=pillar or {})

@@ -38,6 +38,7 @@ class FakeIdentity:
         self.assignments = []
         self.service_list = []
         self.endpoint_list = []
+        self.limit_list = []
         self.writes = []
 
     def _new_id(self):
@@ -124,19 +125,46 @@ class FakeIdentity:
         vars(user).update(attrs)
         return user
 
-    # role assignments
-    def role_assignments(self, user_id=None, scope_project_id=None, role_id=None):
+    # role assignments (on a project, or on the system)
+    def role_assignments(self, user_id=None, scope_project_id=None, role_id=None, scope_system=None):
         return iter(
             [
                 a
                 for a in self.assignments
-                if (a["user"], a["project"], a["role"]) == (user_id, scope_project_id, role_id)
+                if (a["user"], a.get("project"), a.get("system"), a["role"])
+                == (user_id, scope_project_id, scope_system, role_id)
             ]
         )
 
     def assign_project_role_to_user(self, project, user, role):
         self._write("assign_role")
         self.assignments.append({"user": user.id, "project": project.id, "role": role.id})
+
+    def assign_system_role_to_user(self, user, role, system):
+        self._write("assign_system_role")
+        self.assignments.append({"user": user.id, "system": system, "role": role.id})
+
+    # registered limits
+    def registered_limits(self, service_id=None, region_id=None, resource_name=None):
+        return iter(
+            [
+                limit
+                for limit in self.limit_list
+                if (limit.service_id, limit.region_id, limit.resource_name)
+                == (service_id, region_id, resource_name)
+            ]
+        )
+
+    def create_registered_limit(self, **attrs):
+        self._write("create_registered_limit")
+        limit = SimpleNamespace(id=self._new_id(), **attrs)
+        self.limit_list.append(limit)
+        return limit
+
+    def update_registered_limit(self, limit, **attrs):
+        self._write("update_registered_limit")
+        vars(limit).update(attrs)
+        return limit
 
     # catalog
     def services(self, type=None):
@@ -505,3 +533,70 @@ def test_password_is_probed_at_the_administrators_keystone(mod, identity):
         "user_id": identity.users[0].id,
         "password": GLANCE_PASSWORD,
     }
+
+
+def _limits(mod, size=1000, region="RegionTwo"):
+    return [mod.registered_limit_present(name, value, "glance", region, service_type="image", connection=CONNECTION)
+            for name, value in (("image_size_total", size), ("image_count_total", 100))]
+
+
+def test_system_reader_is_granted_once(mod, identity):
+    register(mod)
+    mod.role_present("reader", connection=CONNECTION)
+    first = mod.system_role_granted("reader", "glance", connection=CONNECTION)
+    assert first["result"] is True and first["changes"] == {"granted": "glance on the system (all)"}
+    assert [a for a in identity.assignments if a.get("system")] == [
+        {"user": identity.find_user("glance").id, "system": "all", "role": identity.find_role("reader").id}]
+    # A role on a project is not one on the system, nor the other way round.
+    assert mod.role_granted("reader", "glance", "service", connection=CONNECTION)["changes"]
+    again = mod.system_role_granted("reader", "glance", connection=CONNECTION)
+    assert again["changes"] == {} and again["comment"] == "Role reader is granted to glance on the system (all)"
+
+
+def test_system_role_of_a_missing_user_fails_and_is_predicted_in_test_mode(mod, identity):
+    mod.role_present("reader", connection=CONNECTION)
+    ret = mod.system_role_granted("reader", "glance", connection=CONNECTION)
+    assert ret["result"] is False and ret["comment"] == "Missing: user glance"
+    mod.__opts__["test"] = True
+    ret = mod.system_role_granted("reader", "glance", connection=CONNECTION)
+    assert ret["result"] is None
+    assert ret["comment"] == "Role reader would be granted to glance on the system (all) once user glance exists"
+
+
+def test_registered_limits_are_created_in_the_region_then_updated_in_place(mod, identity):
+    register(mod)
+    created = _limits(mod)
+    assert [r["changes"] for r in created] == [{"registered_limit": {"old": None, "new": 1000}},
+                                               {"registered_limit": {"old": None, "new": 100}}]
+    service = identity.find_service if hasattr(identity, "find_service") else None
+    assert service is None  # the state finds the service by listing, as endpoints do
+    glance_id = identity.service_list[0].id
+    assert sorted((lim.service_id, lim.region_id, lim.resource_name, lim.default_limit)
+                  for lim in identity.limit_list) == [(glance_id, "RegionTwo", "image_count_total", 100),
+                                                      (glance_id, "RegionTwo", "image_size_total", 1000)]
+    assert [r["changes"] for r in _limits(mod)] == [{}, {}]
+    writes = len(identity.writes)
+    changed = _limits(mod, size=2048)
+    assert changed[0]["changes"] == {"default_limit": {"old": 1000, "new": 2048}}
+    assert changed[0]["comment"] == "The glance registered limit image_size_total in RegionTwo set to 2048"
+    assert identity.writes[writes:] == ["update_registered_limit"]
+    # Another region's limit is another limit.
+    assert _limits(mod, size=2048, region="RegionThree")[0]["changes"]["registered_limit"]["new"] == 2048
+
+
+def test_registered_limits_in_test_mode_and_without_the_service(mod, identity):
+    ret = _limits(mod)[0]
+    assert ret["result"] is False and ret["comment"] == "Service glance does not exist"
+    mod.__opts__["test"] = True
+    ret = _limits(mod)[0]
+    assert ret["result"] is None
+    assert ret["comment"] == ("The glance registered limit image_size_total in RegionTwo would be set to 1000 "
+                              "once service glance exists")
+    assert identity.writes == []
+
+
+@pytest.mark.parametrize("value", [True, "10", 1.5, -2, None])
+def test_registered_limit_must_be_a_whole_number(mod, value):
+    ret = mod.registered_limit_present("image_count_total", value, "glance", "RegionOne", connection=CONNECTION)
+    assert ret["result"] is False
+    assert ret["comment"] == f"default_limit must be a whole number, -1 for no limit, not {value!r}"

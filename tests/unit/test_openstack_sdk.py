@@ -8,6 +8,7 @@ import openstack
 import openstack.exceptions
 import pytest
 from keystoneauth1 import exceptions as ks_exceptions
+from salt.exceptions import CommandExecutionError
 
 from saltmodules import load
 
@@ -195,3 +196,116 @@ def test_scrub_masks_secrets_at_any_depth(sdk):
         "untouched": 42,
     }
     assert sdk.scrub("admin " + PASSWORD) == "admin " + PASSWORD  # no connection, no secret
+
+
+# -------------------------------------------------------------- endpoint_id
+
+LOOKUP = {"auth_url": "http://keystone.test:5000", "username": "glance", "password": PASSWORD,
+          "user_domain_name": "Default", "service_type": "image", "interface": "public", "region": "RegionTwo"}
+
+
+def catalog(endpoints, error=None):
+    """A connection whose identity proxy lists the image service and ENDPOINTS
+    ((id, interface, region)), or raises ERROR."""
+    def services(type=None):
+        if error:
+            raise error
+        return iter([SimpleNamespace(id="svc", type="image")] if type == "image" else [])
+
+    def listed(service_id=None, interface=None, region_id=None):
+        return iter([SimpleNamespace(id=id_) for id_, iface, region in endpoints
+                     if (service_id, interface, region_id) == ("svc", iface, region)])
+    return SimpleNamespace(identity=SimpleNamespace(services=services, endpoints=listed))
+
+
+@pytest.fixture(name="lookup")
+def fixture_lookup(monkeypatch, tmp_path):
+    module = load("_modules/openstack_sdk.py", __context__={}, __opts__={"test": False, "cachedir": str(tmp_path)})
+    module.connects = []
+
+    def use(conn):
+        def fake_connect(**kwargs):
+            module.connects.append(kwargs)
+            return conn
+        monkeypatch.setattr(openstack, "connect", fake_connect)
+        return module
+    return use
+
+
+def test_endpoint_id_is_looked_up_as_the_user_with_system_scope(lookup):
+    sdk = lookup(catalog([("e-pub", "public", "RegionTwo"), ("e-int", "internal", "RegionTwo"),
+                          ("e-other", "public", "RegionOne")]))
+    assert sdk.endpoint_id(**LOOKUP) == "e-pub"
+    (kwargs,) = sdk.connects
+    assert {k: kwargs[k] for k in ("auth_url", "username", "password", "user_domain_name", "system_scope")} == {
+        "auth_url": "http://keystone.test:5000", "username": "glance", "password": PASSWORD,
+        "user_domain_name": "Default", "system_scope": "all"}
+    assert "cacert" not in kwargs
+    lookup(catalog([("e-pub", "public", "RegionTwo")])).endpoint_id(**LOOKUP, cacert="/etc/ssl/ca.pem")
+
+
+def test_no_endpoint_fails_naming_it_and_in_test_mode_says_so(lookup):
+    sdk = lookup(catalog([("e-other", "public", "RegionOne")]))
+    with pytest.raises(CommandExecutionError) as failed:
+        sdk.endpoint_id(**LOOKUP)
+    assert str(failed.value) == ("Keystone has 0 public image endpoints in region RegionTwo, expected one "
+                                 "(glance.bootstrap registers it)")
+    sdk.__opts__["test"] = True
+    assert sdk.endpoint_id(**LOOKUP) == "(the id of the public image endpoint in region RegionTwo, once registered)"
+
+
+def test_a_keystone_failure_names_keystone_without_the_password(lookup):
+    refused = ks_exceptions.Unauthorized(f"The request you have made requires authentication ({PASSWORD})")
+    sdk = lookup(catalog([], error=refused))
+    with pytest.raises(CommandExecutionError) as failed:
+        sdk.endpoint_id(**LOOKUP)
+    message = str(failed.value)
+    assert message.startswith("looking up the public image endpoint in region RegionTwo as glance: Keystone refused: ")
+    assert PASSWORD not in message and "********" in message
+    down = lookup(catalog([], error=ks_exceptions.ConnectFailure("Connection refused")))
+    down.__context__.clear()  # the run's cached connection is the refused one
+    with pytest.raises(CommandExecutionError, match="Keystone did not answer: Connection refused"):
+        down.endpoint_id(**LOOKUP)
+
+
+def unavailable(status):
+    exc = openstack.exceptions.HttpException("database unavailable")
+    exc.status_code = status
+    return exc
+
+
+def test_the_id_found_last_is_used_while_keystone_cannot_answer(lookup, tmp_path, caplog):
+    assert lookup(catalog([("e-pub", "public", "RegionTwo")])).endpoint_id(**LOOKUP) == "e-pub"
+    [kept] = (tmp_path / "openstack_sdk" / "endpoints").iterdir()
+    assert kept.read_text() == "e-pub"
+    for error in (ks_exceptions.ConnectFailure("Connection refused"),
+                  ks_exceptions.InternalServerError("database unavailable"),
+                  unavailable(503)):
+        sdk = lookup(catalog([], error=error))
+        sdk.__context__.clear()
+        assert sdk.endpoint_id(**LOOKUP) == "e-pub"
+    assert "the id found last time (e-pub) is used" in caplog.text
+    assert PASSWORD not in caplog.text
+    # Not for another region, and not when Keystone refuses the credentials.
+    sdk = lookup(catalog([], error=ks_exceptions.ConnectFailure("Connection refused")))
+    sdk.__context__.clear()
+    with pytest.raises(CommandExecutionError, match="Keystone did not answer"):
+        sdk.endpoint_id(**dict(LOOKUP, region="RegionThree"))
+    sdk = lookup(catalog([], error=ks_exceptions.Unauthorized("The request you have made requires authentication")))
+    sdk.__context__.clear()
+    with pytest.raises(CommandExecutionError, match="Keystone refused"):
+        sdk.endpoint_id(**LOOKUP)
+
+
+def test_a_changed_endpoint_replaces_the_kept_id_and_test_mode_keeps_nothing(lookup, tmp_path):
+    sdk = lookup(catalog([("e-new", "public", "RegionTwo")]))
+    sdk.__opts__["test"] = True
+    assert sdk.endpoint_id(**LOOKUP) == "e-new"
+    assert not (tmp_path / "openstack_sdk").exists()
+    sdk.__opts__["test"] = False
+    lookup(catalog([("e-old", "public", "RegionTwo")])).endpoint_id(**LOOKUP)
+    sdk = lookup(catalog([("e-new", "public", "RegionTwo")]))
+    sdk.__context__.clear()
+    assert sdk.endpoint_id(**LOOKUP) == "e-new"
+    [kept] = (tmp_path / "openstack_sdk" / "endpoints").iterdir()
+    assert kept.read_text() == "e-new"

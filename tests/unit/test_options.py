@@ -69,6 +69,7 @@ def test_single_on_zed(render):
         "property_protection_rule_format": "roles",
         "image_cache_dir": "/var/lib/glance/image-cache",
         "image_cache_max_size": "8388608",
+        "use_keystone_limits": "true",
     })
     assert_section(api, "database", {
         "connection": "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8",
@@ -507,6 +508,7 @@ def test_an_allowlist_of_hosts_replaces_the_blocklist(render):
 def test_no_import_options_before_queens(render):
     pillar = load_pillar("single")
     pillar["glance"]["server"]["version"] = "pike"
+    pillar["glance"]["server"].pop("limits")  # unified limits came with Xena
     api = render("debian-12", pillar).ini(API)
     assert_no_section(api, "import_filtering_opts")
     assert not api.has_option("DEFAULT", "enabled_import_methods")

@@ -33,9 +33,11 @@ def platform(request):
 def _for_every_release(pillar):
     """The single suite's pillar less what the oldest releases refuse, each
     covered by its feature's own probe: cors (before Mitaka,
-    cors_middleware) and db_purge (before Liberty)."""
+    cors_middleware), db_purge (before Liberty) and limits (before Xena,
+    keystone_limits)."""
     pillar["glance"]["server"].pop("cors")
     pillar["glance"]["server"].pop("db_purge")
+    pillar["glance"]["server"].pop("limits")
     return pillar
 
 
@@ -206,7 +208,7 @@ def test_packages_and_services_per_family(render, platform, pkgs, services):
     ("rocky-9", ["openstack-glance", "python3-PyMySQL"], "openstack-glance-registry"),
 ])
 def test_registry_package_and_service_on_ussuri(render, platform, pkgs, registry_service):
-    rendered = render(platform, with_version(load_pillar("single"), "ussuri"))
+    rendered = render(platform, with_version(SINGLE, "ussuri"))
     _, _, install = rendered.function("glance-server-install-pkg-installed")
     assert install["pkgs"] == pkgs
     assert f"glance-server-service-{registry_service}-running" in rendered.states
@@ -242,6 +244,8 @@ PROBES = {
     "distributed_import": {"glance": {"server": {"worker_self_reference_url": "http://{minion}:9292"}}},
     "image_cache": {"glance": {"server": {"image_cache": {"enabled": True}}}},
     "db_purge": {"glance": {"server": {"db_purge": {"enabled": True}}}},
+    "limits": {"glance": {"server": {"identity": {"host": "keystone", "password": "pw"},
+                                     "limits": {"enabled": True}}}},
 }
 
 
@@ -371,6 +375,8 @@ FEATURES = {
     "location_api": Feature(("2024.2", None), "multiple_locations", _refuses_multiple_locations),
     "db_check": Feature(("queens", None), "single", _db_check),
     "db_purge": Feature(("liberty", None), "db_purge", _purge_timer),
+    "keystone_limits": Feature(("xena", None), "limits",
+                               _written_or_refused("DEFAULT", "use_keystone_limits", "has no unified limits")),
     "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),
     "wsgi_module": Feature(("2025.1", None), "uwsgi", _wsgi_module),
     "uwsgi_only": Feature(("2026.2", None), "single", _has_file("/etc/glance/glance-api-uwsgi.ini")),

@@ -116,6 +116,7 @@ def test_services_stay_stopped_from_installation_until_started_configured(render
 def test_registry_is_kept_stopped_too_on_old_releases(render):
     pillar = load_pillar("single")
     pillar["glance"]["server"]["version"] = "queens"
+    pillar["glance"]["server"].pop("limits")  # unified limits came with Xena
     rendered = render("debian-12", pillar)
     _, _, mask = rendered.function("glance-server-install-glance-registry-service-masked-until-configured")
     assert mask["unless"] == [{"fun": "pkg.version", "args": ["glance-registry"]}]

@@ -99,6 +99,21 @@ CASES = {
         server(image_cache={"enabled": True, "cleaner_on_calendar": "daily\nhourly"}),
         "glance:server:image_cache:cleaner_on_calendar: "
         "expected a systemd calendar event (hourly, *:0/30), got daily\nhourly"),
+    "limits switch not a bool": (
+        server(limits={"enabled": "yes"}),
+        "glance:server:limits:enabled: expected true or false, got yes"),
+    "registered limit below -1": (
+        server(limits={"enabled": True, "image_size_total": -2}),
+        "glance:server:limits:image_size_total: expected a whole number, or -1 for no limit, got -2"),
+    "registered limit as text": (
+        server(limits={"image_count_uploading": "10"}),
+        "glance:server:limits:image_count_uploading: expected a whole number, or -1 for no limit, got 10"),
+    "limits without keystone": (
+        server(limits={"enabled": True}),
+        "glance:server:limits:enabled: unified limits live in Keystone: they need identity engine keystone"),
+    "limits before xena": (
+        server(version="wallaby", identity=KEYSTONE, limits={"enabled": True}),
+        "glance:server:limits:enabled: version wallaby has no unified limits (Xena on)"),
     "unknown database engine": (
         server(database={"engine": "oracle", "host": "db", "password": "pw"}),
         "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),
