@@ -126,15 +126,17 @@ class FakeIdentity:
         return user
 
     # role assignments (on a project, or on the system)
-    def role_assignments(self, user_id=None, scope_project_id=None, role_id=None, scope_system=None):
+    def role_assignments(self, user_id=None, scope_project_id=None, role_id=None):
         return iter(
             [
                 a
                 for a in self.assignments
-                if (a["user"], a.get("project"), a.get("system"), a["role"])
-                == (user_id, scope_project_id, scope_system, role_id)
+                if (a["user"], a.get("project"), a["role"]) == (user_id, scope_project_id, role_id)
             ]
         )
+
+    def validate_user_has_system_role(self, user, role, system):
+        return {"user": user.id, "system": system, "role": role.id} in self.assignments
 
     def assign_project_role_to_user(self, project, user, role):
         self._write("assign_role")
