@@ -11,6 +11,7 @@ defaults of them, plus:
   keystone                  Keystone's auth_url, auth_url_v3 and public_url
   stores, default_store     the stores as {id, key, type, options}
   api_endpoint              where clients on this host reach the API
+  api_ssl                   the API's certificate, key and CA files (HTTPS), or None
   api_config                the path of glance-api.conf
   manage_services           services and database actions are managed
   install                   how Glance is installed (derive_install)
@@ -87,8 +88,11 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     derive_image_cache(glance, srv)
     if isinstance(srv.get("ceph"), dict) and isinstance(srv["ceph"].get("mon_host"), str):
         srv["ceph"]["mon_host"] = [srv["ceph"]["mon_host"]]
+    glance["api_ssl"] = None
     if isinstance(srv.get("bind"), dict):
-        glance["api_endpoint"] = api_endpoint(srv["bind"].get("address", ""), srv["bind"].get("port"))
+        derive_api_ssl(glance, srv["bind"])
+        glance["api_endpoint"] = api_endpoint(srv["bind"].get("address", ""), srv["bind"].get("port"),
+                                              "https" if glance["api_ssl"] else "http")
     # Skipped when building images: glance:server:manage_services false, or
     # the grain noservices.
     glance["manage_services"] = bool(srv.get("manage_services")) and not grains.get("noservices", False)
@@ -336,10 +340,25 @@ def noauth(srv):
     return isinstance(identity, dict) and identity.get("engine") == "noauth"
 
 
-def api_endpoint(address, port):
+def derive_api_ssl(glance, bind):
+    """HTTPS on the API's socket (glance:server:bind:ssl on): where the
+    formula writes the certificate, the key and the CA (None without a CA
+    in the pillar: the system's CAs)."""
+    ssl = bind.get("ssl")
+    if not isinstance(ssl, dict) or ssl.get("enabled") is not True:
+        return
+    ssl_dir = glance["ssl_dir"]
+    glance["api_ssl"] = {
+        "cert_file": f"{ssl_dir}/glance-api.crt",
+        "key_file": f"{ssl_dir}/glance-api.key",
+        "ca_file": f"{ssl_dir}/glance-api-ca.crt" if ssl.get("cacert") else None,
+    }
+
+
+def api_endpoint(address, port, scheme="http"):
     """Where clients on this host reach the API bound to ADDRESS:PORT: a
     wildcard bind on loopback, an IPv6 address in brackets."""
     address = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(str(address), str(address))
     if ":" in address:
         address = f"[{address}]"
-    return f"http://{address}:{port}"
+    return f"{scheme}://{address}:{port}"

@@ -16,6 +16,8 @@ RULE = {"property": "^x_a$", "create": ["admin"], "read": ["@"], "update": ["adm
 RBD = {"engine": "rbd", "user": "glance", "pool": "images", "client_glance_key": "AQD=="}
 MYSQL = {"engine": "mysql", "host": "db", "password": "pw"}
 KEYSTONE = {"host": "keystone", "password": "pw"}
+CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 
 CASES = {
     "unknown version": (
@@ -114,6 +116,34 @@ CASES = {
     "limits before xena": (
         server(version="wallaby", identity=KEYSTONE, limits={"enabled": True}),
         "glance:server:limits:enabled: version wallaby has no unified limits (Xena on)"),
+    "api ssl not a mapping": (
+        server(bind={"ssl": True}),
+        "glance:server:bind:ssl: expected a mapping of enabled, cert, key and cacert, got True"),
+    "api ssl switch not a bool": (
+        server(bind={"ssl": {"enabled": "on"}}),
+        "glance:server:bind:ssl:enabled: expected true or false, got on"),
+    "api ssl without a key": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT}}),
+        "glance:server:bind:ssl:key: expected a PEM private key (-----BEGIN ...PRIVATE KEY-----)"),
+    "api ssl key that is not PEM": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "key": "/etc/ssl/private/k.pem"}}),
+        "glance:server:bind:ssl:key: expected a PEM private key (-----BEGIN ...PRIVATE KEY-----)"),
+    "api ssl ca that is a key": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY, "cacert": KEY}}),
+        "glance:server:bind:ssl:cacert: expected a PEM certificate (-----BEGIN ...CERTIFICATE-----)"),
+    "api ssl under eventlet": (
+        server(version="2025.1", bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY}}),
+        "glance:server:bind:ssl:enabled: glance-api's eventlet server has no TLS (version 2025.1): "
+        "set glance:lookup:api_server to uwsgi, or terminate TLS in a proxy in front"),
+    "api ssl from pypi": (
+        server(version="2026.1", install={"method": "pypi"},
+               bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY}}),
+        "glance:server:bind:ssl:enabled: the uWSGI wheel of PyPI installs (pyuwsgi) is built without TLS"),
+    "api ca beside keystone's": (
+        server(version="2026.2", identity=dict(KEYSTONE, cacert_file="/etc/ssl/ca.pem"),
+               bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY, "cacert": CERT}}),
+        "glance:server:bind:ssl:cacert: image seeding verifies Glance and Keystone with one CA bundle: give one "
+        "file with both CAs as identity:cacert_file and leave bind:ssl:cacert out"),
     "unknown database engine": (
         server(database={"engine": "oracle", "host": "db", "password": "pw"}),
         "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),
