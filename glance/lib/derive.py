@@ -341,18 +341,21 @@ def noauth(srv):
 
 
 def derive_api_ssl(glance, bind):
-    """HTTPS on the API's socket (glance:server:bind:ssl on): where the
-    formula writes the certificate, the key and the CA (None without a CA
-    in the pillar: the system's CAs)."""
+    """HTTPS on the API's socket (glance:server:bind:ssl on): the files of
+    the certificate, the key and the CA (None: the system's CAs), the
+    pillar's own paths or where the formula writes the PEM text the pillar
+    gives (written, {key: path} of those)."""
     ssl = bind.get("ssl")
     if not isinstance(ssl, dict) or ssl.get("enabled") is not True:
         return
-    ssl_dir = glance["ssl_dir"]
-    glance["api_ssl"] = {
-        "cert_file": f"{ssl_dir}/glance-api.crt",
-        "key_file": f"{ssl_dir}/glance-api.key",
-        "ca_file": f"{ssl_dir}/glance-api-ca.crt" if ssl.get("cacert") else None,
-    }
+    names = {"cert": "glance-api.crt", "key": "glance-api.key", "cacert": "glance-api-ca.crt"}
+    files, written = {}, {}
+    for key, name in names.items():
+        files[key] = ssl.get(f"{key}_file")
+        if ssl.get(key) is not None:
+            files[key] = written[key] = f"{glance['ssl_dir']}/{name}"
+    glance["api_ssl"] = {"cert_file": files["cert"], "key_file": files["key"], "ca_file": files["cacert"],
+                         "written": written}
 
 
 def api_endpoint(address, port, scheme="http"):

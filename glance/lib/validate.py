@@ -492,26 +492,34 @@ def check_image_cache(glance):
 
 
 def check_api_ssl(glance):
-    """bind:ssl: a switch; on, a PEM certificate and key (a CA optional),
-    served by a uWSGI that has TLS."""
+    """bind:ssl: a switch; on, a certificate and a key (a CA optional), each
+    as PEM text or as the path of a file on the host (X or X_file), served
+    by a uWSGI that has TLS."""
     ssl = glance["server"]["bind"].get("ssl")
     if not isinstance(ssl, dict):
-        raise Invalid("bind:ssl", f"expected a mapping of enabled, cert, key and cacert, got {ssl}")
+        raise Invalid("bind:ssl", f"expected a mapping of enabled, cert, key and cacert (or their _file), got {ssl}")
     if not isinstance(ssl.get("enabled"), bool):
         raise Invalid("bind:ssl:enabled", f"expected true or false, got {ssl.get('enabled')}")
     if not ssl["enabled"]:
         return
     for key, kind in (("cert", "CERTIFICATE"), ("key", "PRIVATE KEY"), ("cacert", "CERTIFICATE")):
-        value = ssl.get(key)
+        value, path = ssl.get(key), ssl.get(f"{key}_file")
+        if value is not None and path is not None:
+            raise Invalid(f"bind:ssl:{key}", f"give {key} or {key}_file, not both")
+        if path is not None:
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise Invalid(f"bind:ssl:{key}_file", f"expected an absolute path, got {path}")
+            continue
         if value is None and key == "cacert":
             continue
         if not isinstance(value, str) or not re.search(rf"-----BEGIN [A-Z ]*{kind}-----", value):
             # The value is not shown: it may be a private key.
-            raise Invalid(f"bind:ssl:{key}", f"expected a PEM {kind.lower()} (-----BEGIN ...{kind}-----)")
+            raise Invalid(f"bind:ssl:{key}", f"expected a PEM {kind.lower()} (-----BEGIN ...{kind}-----), "
+                          f"or {key}_file")
     if glance["api_server"] != "uwsgi":
         raise Invalid("bind:ssl:enabled", f"glance-api's eventlet server has no TLS (version {glance['version']}): "
                       "set glance:lookup:api_server to uwsgi, or terminate TLS in a proxy in front")
-    if ssl.get("cacert") and glance["server"]["identity"].get("cacert_file"):
+    if (ssl.get("cacert") or ssl.get("cacert_file")) and glance["server"]["identity"].get("cacert_file"):
         raise Invalid("bind:ssl:cacert", "image seeding verifies Glance and Keystone with one CA bundle: give one "
                       "file with both CAs as identity:cacert_file and leave bind:ssl:cacert out")
     if glance.get("install", {}).get("method") == "pypi":

@@ -57,8 +57,7 @@ glance-server-config-{{ id }}-file-managed:
     gives them, read from the pillar by the state itself so that the key
     is in no rendered SLS, and never shown. #}
 {%- if glance.api_ssl %}
-{%-   for key, path in [('cert', glance.api_ssl.cert_file), ('key', glance.api_ssl.key_file),
-                        ('cacert', glance.api_ssl.ca_file)] if path %}
+{%-   for key, path in glance.api_ssl.written.items() %}
 
 glance-server-config-ssl-{{ key }}-file-managed:
   file.managed:
@@ -108,7 +107,7 @@ glance-server-config-dir-file-directory:
 {%- for id in inifiles %}
       - file: glance-server-config-{{ id }}-file-managed
 {%- endfor %}
-{%- if glance.api_ssl %}
+{%- if glance.api_ssl and glance.api_ssl.written %}
       - file: glance-server-config-ssl-*
 {%- endif %}
 

@@ -79,3 +79,17 @@ def test_off_by_default_leaves_no_trace(render):
     assert "https-socket" not in uwsgi and uwsgi["http-socket"] == "0.0.0.0:9292"
     assert not [path for path in rendered.managed_files() if path.startswith("/etc/glance/ssl")]
     assert not [state for state in rendered.states if "-ssl-" in state]
+
+
+def test_files_the_host_already_has_are_used_as_they_are(render):
+    """A PKI of the site's own (another formula, certbot) keeps its files:
+    the formula names them and writes none."""
+    paths = {"cert_file": "/etc/ssl/glance/api.pem", "key_file": "/etc/ssl/private/glance-api.key",
+             "cacert_file": "/etc/ssl/glance/ca.pem"}
+    rendered = render("debian-13", single(dict(paths, enabled=True)))
+    uwsgi = rendered.ini(UWSGI_INI)["uwsgi"]
+    assert uwsgi["https-socket"] == "0.0.0.0:9292,/etc/ssl/glance/api.pem,/etc/ssl/private/glance-api.key,HIGH"
+    assert not [state for state in rendered.states if "-ssl-" in state]
+    _, _, seeding = rendered.function(next(s for s in rendered.states if s.startswith("glance-server-images-")
+                                           and rendered.function(s)[0] == "glance_image"))
+    assert seeding["connection"]["cacert"] == "/etc/ssl/glance/ca.pem"

@@ -118,19 +118,26 @@ CASES = {
         "glance:server:limits:enabled: version wallaby has no unified limits (Xena on)"),
     "api ssl not a mapping": (
         server(bind={"ssl": True}),
-        "glance:server:bind:ssl: expected a mapping of enabled, cert, key and cacert, got True"),
+        "glance:server:bind:ssl: expected a mapping of enabled, cert, key and cacert (or their _file), got True"),
     "api ssl switch not a bool": (
         server(bind={"ssl": {"enabled": "on"}}),
         "glance:server:bind:ssl:enabled: expected true or false, got on"),
     "api ssl without a key": (
         server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT}}),
-        "glance:server:bind:ssl:key: expected a PEM private key (-----BEGIN ...PRIVATE KEY-----)"),
+        "glance:server:bind:ssl:key: expected a PEM private key (-----BEGIN ...PRIVATE KEY-----), or key_file"),
     "api ssl key that is not PEM": (
         server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "key": "/etc/ssl/private/k.pem"}}),
-        "glance:server:bind:ssl:key: expected a PEM private key (-----BEGIN ...PRIVATE KEY-----)"),
+        "glance:server:bind:ssl:key: expected a PEM private key (-----BEGIN ...PRIVATE KEY-----), or key_file"),
     "api ssl ca that is a key": (
         server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY, "cacert": KEY}}),
-        "glance:server:bind:ssl:cacert: expected a PEM certificate (-----BEGIN ...CERTIFICATE-----)"),
+        "glance:server:bind:ssl:cacert: expected a PEM certificate (-----BEGIN ...CERTIFICATE-----), or cacert_file"),
+    "api ssl cert and cert_file": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "cert_file": "/etc/ssl/a.pem",
+                                               "key": KEY}}),
+        "glance:server:bind:ssl:cert: give cert or cert_file, not both"),
+    "api ssl relative key_file": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "key_file": "private/a.key"}}),
+        "glance:server:bind:ssl:key_file: expected an absolute path, got private/a.key"),
     "api ssl under eventlet": (
         server(version="2025.1", bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY}}),
         "glance:server:bind:ssl:enabled: glance-api's eventlet server has no TLS (version 2025.1): "
