@@ -93,3 +93,4 @@ def test_files_the_host_already_has_are_used_as_they_are(render):
     _, _, seeding = rendered.function(next(s for s in rendered.states if s.startswith("glance-server-images-")
                                            and rendered.function(s)[0] == "glance_image"))
     assert seeding["connection"]["cacert"] == "/etc/ssl/glance/ca.pem"
+
