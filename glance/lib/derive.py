@@ -7,6 +7,7 @@ glance:lookup, then glance:server and glance:bootstrap over the map's own
 defaults of them, plus:
   version, major, features  the release and its features (releases.yaml)
   api_server                uwsgi where the release has no eventlet server
+  uwsgi.wsgi_module         uWSGI loads glance.wsgi.api, not the glance-wsgi-api script
   messaging                 whether the pillar gives a message queue
   keystone                  Keystone's auth_url, auth_url_v3 and public_url
   stores, default_store     the stores as {id, key, type, options}
@@ -83,6 +84,9 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     derive_notification(glance, srv, server)
     derive_stores(glance, server)
     derive_install(glance, srv, releases, grains)
+    from_pypi = (glance.get("install") or {}).get("method") == "pypi"
+    glance["uwsgi"]["wsgi_module"] = bool(features["wsgi_module"] and (
+        from_pypi or glance["uwsgi"].get("packaged_wsgi_module", True) or not features["wsgi_script"]))
     derive_import(glance, srv)
     derive_image_cache(glance, srv)
     if isinstance(srv.get("ceph"), dict) and isinstance(srv["ceph"].get("mon_host"), str):

@@ -234,7 +234,9 @@ PROBES = {
     "single": SINGLE,  # test_release_keys renders it too: shared renders
     "mq_ha_tls": _MQ_HA_TLS,
     "noauth": {},
-    "uwsgi": {"glance": {"lookup": {"api_server": "uwsgi"}}},
+    # Packages that carry glance.wsgi (Debian's 30.0.0 does not).
+    "uwsgi": {"glance": {"lookup": {"api_server": "uwsgi", "uwsgi": {"packaged_wsgi_module": True}}}},
+    "uwsgi_debian": {"glance": {"lookup": {"api_server": "uwsgi", "uwsgi": {"packaged_wsgi_module": False}}}},
     # Image import needs Keystone.
     "glance_download": {"glance": {"server": {"identity": {"host": "keystone", "password": "pw"},
                                               "import": {"methods": ["glance-direct", "glance-download"]}}}},
@@ -379,6 +381,7 @@ FEATURES = {
                                _written_or_refused("DEFAULT", "use_keystone_limits", "has no unified limits")),
     "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),
     "wsgi_module": Feature(("2025.1", None), "uwsgi", _wsgi_module),
+    "wsgi_script": Feature((None, "2025.2"), "uwsgi_debian", lambda rendered: not _wsgi_module(rendered)),
     "uwsgi_only": Feature(("2026.2", None), "single", _has_file("/etc/glance/glance-api-uwsgi.ini")),
 }
 
@@ -419,3 +422,16 @@ def test_feature_flips_at_its_bounds(render, name, side):
     assert _effect_at(render, feature, inside) is True, f"{name} has no effect on {RELEASE_OF[inside]}"
     if outside in RELEASE_OF:
         assert _effect_at(render, feature, outside) is False, f"{name} still has its effect on {RELEASE_OF[outside]}"
+
+
+def test_debian_packages_load_the_wsgi_script_pypi_the_module(render):
+    """Debian's python3-glance 30.0.0 has no glance.wsgi package (upstream's
+    30.0.0 has): uWSGI loads the glance-wsgi-api script there."""
+    packages = with_version(SINGLE, "2025.1")
+    packages["glance"]["lookup"] = {"api_server": "uwsgi"}
+    uwsgi = dict(render("debian-13", packages).ini("/etc/glance/glance-api-uwsgi.ini").items("uwsgi"))
+    assert uwsgi["wsgi-file"] == "/usr/bin/glance-wsgi-api" and "module" not in uwsgi
+    pypi = with_version(SINGLE, "2025.2")
+    pypi["glance"]["server"]["install"] = {"method": "pypi"}
+    uwsgi = dict(render("debian-13", pypi).ini("/etc/glance/glance-api-uwsgi.ini").items("uwsgi"))
+    assert uwsgi["module"] == "glance.wsgi.api:application" and "wsgi-file" not in uwsgi
