@@ -59,3 +59,17 @@ test-services-tls-ca-trusted:
     - name: update-ca-certificates
     - onchanges:
       - file: test-services-tls-ca-trusted
+
+# The key as the glance group reads it (uWSGI runs as glance), once the
+# packages have made the group.
+test-services-tls-key-for-glance:
+  file.copy:
+    - name: {{ dir }}/glance-api.key
+    - source: {{ dir }}/server.key
+    - group: glance
+    - mode: '0640'
+    - require:
+      - cmd: test-services-tls-server-cert
+      - sls: glance.server.install
+    - require_in:
+      - sls: glance.server.config
