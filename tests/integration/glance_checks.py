@@ -97,10 +97,21 @@ def assert_service_running(host, name):
     assert enabled.stdout.strip() == "enabled", enabled.stdout + enabled.stderr
 
 
-def glance_user_env(server, endpoint="http://127.0.0.1:9292"):
+def local_api(server):
+    """Where clients on a suite's Glance host reach its API (a glance:server
+    pillar): https when bind:ssl is on."""
+    bind = server.get("bind") or {}
+    scheme = "https" if (bind.get("ssl") or {}).get("enabled") else "http"
+    return f"{scheme}://127.0.0.1:{bind.get('port', 9292)}"
+
+
+LOCAL = "local"
+
+
+def glance_user_env(server, endpoint=LOCAL):
     """OS_* settings for the openstack client as the glance service user of
-    a suite's glance:server pillar (Keystone v3), talking to ENDPOINT (None:
-    the catalog's)."""
+    a suite's glance:server pillar (Keystone v3), talking to ENDPOINT (LOCAL:
+    local_api(server); None: the catalog's)."""
     identity = server["identity"]
     settings = {
         "OS_AUTH_URL": f"http://{identity['host']}:{identity.get('port', 5000)}/v3",
@@ -114,7 +125,7 @@ def glance_user_env(server, endpoint="http://127.0.0.1:9292"):
         "OS_INTERFACE": "internal",
     }
     if endpoint:
-        settings["OS_ENDPOINT"] = endpoint
+        settings["OS_ENDPOINT"] = local_api(server) if endpoint == LOCAL else endpoint
     return settings
 
 

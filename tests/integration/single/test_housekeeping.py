@@ -23,7 +23,7 @@ DELETED_IMAGE = KEYSTONE_TOKEN + r"""
 import json, os, urllib.request
 env = os.environ
 token = keystone_token(env["OS_AUTH_URL"], env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 30)
-api = "http://127.0.0.1:9292/v2/images"
+api = env["OS_ENDPOINT"] + "/v2/images"
 
 def call(url, method="GET", body=None):
     req = urllib.request.Request(url, body, {"X-Auth-Token": token, "Content-Type": "application/json"},

@@ -23,6 +23,7 @@ from glance_checks import (
     count_log_matches,
     file_digests,
     glance_client,
+    local_api,
     read_ini,
     run_client,
     seeding_state,
@@ -39,7 +40,7 @@ GLANCE = {
     "OS_PROJECT_NAME": "service",
     "OS_USER_DOMAIN_NAME": "Default",
     "OS_PROJECT_DOMAIN_NAME": "Default",
-    "OS_ENDPOINT": "http://127.0.0.1:9292",
+    "OS_ENDPOINT": local_api(yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]["server"]),
 }
 # What tests/pillar/single.sls declares, as Glance should show it.
 SEEDED = {

@@ -2,6 +2,7 @@
 (test-only states), then glance.bootstrap and glance with
 tests/pillar/single.sls. Every pillar value asserted where it landed, and
 Glance proven to work through Keystone."""
+import pathlib
 import shlex
 import time
 import urllib.parse
@@ -21,11 +22,14 @@ from glance_checks import (
     assert_security_guide_checks,
     assert_service_running,
     http_probe,
+    local_api,
     openstack,
     read_ini,
     wait_listening,
 )
 
+PILLAR = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar" / "single.sls").read_text())
+SERVER = PILLAR["glance"]["server"]
 DB_PASSWORD = "Gl@nce$db/1:x"
 KEYSTONE_PASSWORD = "Ks$ecret@glance"
 RABBIT_PASSWORD = "R4bbit@pass:word"
@@ -101,11 +105,11 @@ def test_cors_answers_the_pillars_origin_only(host, api):
     assert api.get("cors", "allowed_origin") == "https://dashboard.example.com"
     assert not api.has_section("oslo_middleware")  # not behind a proxy here
     preflight = {"Access-Control-Request-Method": "GET"}
-    allowed = http_probe(host, "http://127.0.0.1:9292/v2/images", "OPTIONS",
+    allowed = http_probe(host, local_api(SERVER) + "/v2/images", "OPTIONS",
                          dict(preflight, Origin="https://dashboard.example.com"))
     assert allowed["headers"].get("access-control-allow-origin") == "https://dashboard.example.com", allowed
     assert allowed["headers"].get("access-control-max-age") == "600", allowed
-    other = http_probe(host, "http://127.0.0.1:9292/v2/images", "OPTIONS",
+    other = http_probe(host, local_api(SERVER) + "/v2/images", "OPTIONS",
                        dict(preflight, Origin="https://elsewhere.example.com"))
     assert "access-control-allow-origin" not in other["headers"], other
 
@@ -146,7 +150,7 @@ def test_config_valid_for_installed_glance(host):
 def test_endpoints_registered_in_region(host, api):
     endpoints = openstack(host, GLANCE, "endpoint list --service image --region RegionTwo")
     assert sorted(e["Interface"] for e in endpoints) == ["admin", "internal", "public"]
-    assert {e["URL"] for e in endpoints} == {"http://127.0.0.1:9292"}
+    assert {e["URL"] for e in endpoints} == set(PILLAR["glance"]["bootstrap"]["identity"]["endpoints"].values())
 
 
 def test_keystone_token_lists_and_publishes_images(host, api):

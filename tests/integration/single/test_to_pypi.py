@@ -12,7 +12,7 @@ import json
 import shlex
 
 import pytest
-from test_single import GLANCE
+from test_single import GLANCE, SERVER
 
 from glance_checks import (
     assert_config_valid,
@@ -21,6 +21,7 @@ from glance_checks import (
     changed_or_failed,
     failed_first,
     glance_client,
+    local_api,
     salt_call,
     service_command,
     wait_listening,
@@ -30,7 +31,7 @@ from tempest_checks import platform_name
 # Per platform: (the packages' release, the PyPI release it moves to).
 MOVES = {"debian-13": ("2025.1", "2026.1")}
 REMOVED_STATE = "glance-server-install-pypi-distribution-glance-pkg-removed"
-LOCAL_API = dict(GLANCE, OS_ENDPOINT="http://127.0.0.1:9292")
+LOCAL_API = dict(GLANCE, OS_ENDPOINT=local_api(SERVER))
 IMAGES_SQL = ("SELECT id, status, size, checksum, os_hash_value FROM images WHERE deleted = 0 "
               "ORDER BY id")
 
