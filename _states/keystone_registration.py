@@ -227,6 +227,15 @@ def _find_service(conn, name, service_type):
     return matches[0] if matches else None
 
 
+def _service_needed(conn, name, service_type):
+    """The service ``name`` a state works under: a failure when it is
+    missing, except in test mode (None: the apply registers it first)."""
+    service = _find_service(conn, name, service_type)
+    if service is None and not __opts__["test"]:
+        raise _Failure(f"Service {name} does not exist")
+    return service
+
+
 def region_present(name, description=None, connection=None):
     """
     Ensure the region ``name`` exists.
@@ -465,9 +474,7 @@ def registered_limit_present(name, default_limit, service, region, service_type=
         if isinstance(default_limit, bool) or not isinstance(default_limit, int) or default_limit < -1:
             raise _Failure(f"default_limit must be a whole number, -1 for no limit, not {default_limit!r}")
         conn = _connect(connection)
-        service_obj = _find_service(conn, service, service_type)
-        if service_obj is None and not __opts__["test"]:
-            raise _Failure(f"Service {service} does not exist")
+        service_obj = _service_needed(conn, service, service_type)
         current = None
         if service_obj is not None:
             limits = conn.identity.registered_limits(service_id=service_obj.id, region_id=region, resource_name=name)
@@ -533,9 +540,7 @@ def endpoint_present(
         if interface not in ("public", "internal", "admin"):
             raise _Failure("interface must be public, internal or admin")
         conn = _connect(connection)
-        service = _find_service(conn, name, service_type)
-        if service is None and not __opts__["test"]:
-            raise _Failure(f"Service {name} does not exist")
+        service = _service_needed(conn, name, service_type)
         current = None
         if service is not None:
             endpoints = list(conn.identity.endpoints(service_id=service.id, interface=interface, region_id=region))
