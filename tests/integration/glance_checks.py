@@ -270,6 +270,34 @@ def digests(stream):
     return dict({a: d.hexdigest() for a, d in algos.items()}, size=size)
 """
 
+# Python source for scripts run on the host: send_body(url, method, headers,
+# body) sends a request with a body and returns (status, body) whatever the
+# status. Glance may answer a body it refuses (a stage with no import method,
+# an upload over a quota) before it has read all of it, and close: urllib then
+# raises a broken pipe while sending, though the answer is waiting in the
+# socket. Here the answer is read all the same.
+SEND_BODY = r"""
+import http.client, urllib.parse
+
+def send_body(url, method, headers, body, timeout=120):
+    parts = urllib.parse.urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname, parts.port, timeout=timeout)
+    connection.putrequest(method, parts.path + ("?" + parts.query if parts.query else ""))
+    for name, value in dict(headers, **{"Content-Length": str(len(body))}).items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    try:
+        connection.send(body)
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+"""
+
 # Python source for scripts run on a host (no single quote in it: some are
 # passed in single quotes): keystone_token() asks Keystone v3 for a token
 # scoped to a project, with a user's password.

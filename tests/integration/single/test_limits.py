@@ -15,7 +15,7 @@ import pathlib
 import pytest
 import yaml
 
-from glance_checks import API_CONF, admin_env, read_ini, run_client
+from glance_checks import API_CONF, SEND_BODY, admin_env, read_ini, run_client
 
 PILLAR = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar" / "single.sls").read_text())
 SERVER = PILLAR["glance"]["server"]
@@ -63,14 +63,14 @@ print(json.dumps({"registered": {r["resource_name"]: r["default_limit"] for r in
 # region given as first argument) and a member of it, who uploads; the
 # project, the member, their limits and images are deleted after. Prints the
 # status of each step.
-OVER_THE_LIMIT = TOKEN + r"""
+OVER_THE_LIMIT = TOKEN + SEND_BODY + r"""
 import secrets, sys, urllib.error
 region = sys.argv[1]
 auth, api = env["OS_AUTH_URL"], env["OS_ENDPOINT"] + "/v2/images"
 
-def call(url, tok, method="GET", body=None, raw=None, ctype="application/json"):
-    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(url, data, {"X-Auth-Token": tok, "Content-Type": ctype}, method=method)
+def call(url, tok, method="GET", body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data, {"X-Auth-Token": tok, "Content-Type": "application/json"}, method=method)
     try:
         resp = urllib.request.urlopen(req, timeout=120)
         return resp.status, json.loads(resp.read() or b"null")
@@ -108,8 +108,8 @@ try:
         return status, image
 
     def upload(image, size):
-        return call(api + "/" + image["id"] + "/file", member, "PUT", raw=os.urandom(size),
-                    ctype="application/octet-stream")[0]
+        return send_body(api + "/" + image["id"] + "/file", "PUT",
+                         {"X-Auth-Token": member, "Content-Type": "application/octet-stream"}, os.urandom(size))[0]
 
     _, first = create()
     result["first_upload"] = upload(first, 2 << 20)

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from glance_checks import run_client, wait_listening
+from glance_checks import SEND_BODY, run_client, wait_listening
 
 NOAUTH = {"OS_ENDPOINT": "http://127.0.0.1:9292"}
 STAGING = "/var/lib/glance/staging"
@@ -17,8 +17,8 @@ STAGING = "/var/lib/glance/staging"
 #   try NAME       a new raw image; 1 MiB staged, then imported by glance-direct:
 #                  the image afterwards and each request's {"code", "body"}
 #   delete ID
-CLIENT = r"""
-import json, os, sys, urllib.error, urllib.request
+CLIENT = SEND_BODY + r"""
+import json, os, sys, urllib.request
 api = os.environ["OS_ENDPOINT"] + "/v2"
 
 def call(path, method="GET", body=None, ctype="application/json"):
@@ -26,11 +26,8 @@ def call(path, method="GET", body=None, ctype="application/json"):
     return urllib.request.urlopen(req, timeout=60)
 
 def answer(path, method, body, ctype="application/json"):
-    try:
-        response = call(path, method, body, ctype)
-        return {"code": response.status, "body": response.read().decode()}
-    except urllib.error.HTTPError as error:
-        return {"code": error.code, "body": error.read().decode()}
+    code, text = send_body(api + path, method, {"Content-Type": ctype}, body, 60)
+    return {"code": code, "body": text.decode()}
 
 op, args = sys.argv[1], sys.argv[2:]
 if op == "methods":
