@@ -114,7 +114,9 @@ def derive_install(glance, srv, releases, grains):
     install it from PyPI), the virtualenv, the requirements the pillar
     implies and the packages pip may build from source. Glance's commands,
     its Python, paste file and metadata definitions then come from the
-    virtualenv, and glance-api runs under its uWSGI."""
+    virtualenv, and glance-api runs under its uWSGI: the wheel's, or with
+    bind:ssl on the distribution's (pypi:tls_uwsgi), as the wheel has no
+    OpenSSL."""
     install = srv.get("install")
     if not isinstance(install, dict):
         return
@@ -126,7 +128,10 @@ def derive_install(glance, srv, releases, grains):
     python_version = str(pypi["python_version_by_osfinger"].get(grains.get("osfinger"), pypi["python_version"]))
     venv = f"{pypi['root']}/{glance['version']}"
     release = releases.get("pypi", {}).get(glance["version"])
-    requirements = [f"glance=={release['glance']}" if release else "glance", pypi["uwsgi"], *pypi["requirements"]]
+    bind = srv.get("bind") if isinstance(srv.get("bind"), dict) else {}
+    tls_uwsgi = pypi["tls_uwsgi"] if isinstance(bind.get("ssl"), dict) and bind["ssl"].get("enabled") is True else None
+    requirements = [f"glance=={release['glance']}" if release else "glance",
+                    *([] if tls_uwsgi else [pypi["uwsgi"]]), *pypi["requirements"]]
     library = pypi["libraries"].get((srv.get("database") or {}).get("engine"))
     if library:
         requirements.append(library)
@@ -150,6 +155,7 @@ def derive_install(glance, srv, releases, grains):
         "paste_source": paste_source,
         "paste_in_config_dir": paste_in_config_dir,
         "paste_config": f"{glance['config_dir']}/glance-api-paste.ini" if paste_in_config_dir else paste_source,
+        "uwsgi_pkgs": tls_uwsgi["pkgs"] if tls_uwsgi else [],
     })
     glance.update({
         "bin_dir": f"{venv}/bin",
@@ -157,7 +163,11 @@ def derive_install(glance, srv, releases, grains):
         "metadefs_dir": f"{venv}/etc/glance/metadefs",
         "api_server": "uwsgi",
     })
-    glance["uwsgi"].update({"binary": f"{venv}/bin/uwsgi", "plugin": None, "manage_unit": True})
+    if tls_uwsgi:
+        glance["uwsgi"].update({"binary": tls_uwsgi["binary"], "plugin": tls_uwsgi["plugin"], "virtualenv": venv,
+                                "manage_unit": True})
+    else:
+        glance["uwsgi"].update({"binary": f"{venv}/bin/uwsgi", "plugin": None, "manage_unit": True})
 
 
 def derive_database(srv, given):

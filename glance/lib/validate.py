@@ -522,5 +522,6 @@ def check_api_ssl(glance):
     if (ssl.get("cacert") or ssl.get("cacert_file")) and glance["server"]["identity"].get("cacert_file"):
         raise Invalid("bind:ssl:cacert", "image seeding verifies Glance and Keystone with one CA bundle: give one "
                       "file with both CAs as identity:cacert_file and leave bind:ssl:cacert out")
-    if glance.get("install", {}).get("method") == "pypi":
-        raise Invalid("bind:ssl:enabled", "the uWSGI wheel of PyPI installs (pyuwsgi) is built without TLS")
+    if glance.get("install", {}).get("method") == "pypi" and not glance["pypi"]["tls_uwsgi"]:
+        raise Invalid("bind:ssl:enabled", "the uWSGI wheel of PyPI installs (pyuwsgi) is built without TLS, and "
+                      f"this platform's uWSGI has no plugin for Python {glance['install']['python_version']}")

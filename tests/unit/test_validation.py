@@ -142,10 +142,6 @@ CASES = {
         server(version="2025.1", bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY}}),
         "glance:server:bind:ssl:enabled: glance-api's eventlet server has no TLS (version 2025.1): "
         "set glance:lookup:api_server to uwsgi, or terminate TLS in a proxy in front"),
-    "api ssl from pypi": (
-        server(version="2026.1", install={"method": "pypi"},
-               bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY}}),
-        "glance:server:bind:ssl:enabled: the uWSGI wheel of PyPI installs (pyuwsgi) is built without TLS"),
     "api ca beside keystone's": (
         server(version="2026.2", identity=dict(KEYSTONE, cacert_file="/etc/ssl/ca.pem"),
                bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY, "cacert": CERT}}),
@@ -357,6 +353,17 @@ def test_bad_pillar_fails_at_render_with_its_message(render, case):
     with pytest.raises(RenderError) as error:
         render("debian-12", pillar)
     assert message in str(error.value)
+
+
+def test_api_ssl_from_pypi_is_refused_where_no_uwsgi_plugin_fits_its_python(render):
+    """The pyuwsgi wheel has no OpenSSL, and EPEL's uWSGI plugin is built for
+    python3 (3.9), not the 3.12 of PyPI installs on RedHat."""
+    pillar = server(version="2026.1", install={"method": "pypi"},
+                    bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY}})
+    with pytest.raises(RenderError) as error:
+        render("rocky-9", pillar)
+    assert ("glance:server:bind:ssl:enabled: the uWSGI wheel of PyPI installs (pyuwsgi) is built without TLS, "
+            "and this platform's uWSGI has no plugin for Python 3.12") in str(error.value)
 
 
 def test_unknown_os_family_fails_with_its_message(render):
