@@ -35,19 +35,33 @@ test-services-tls-ca:
       - pkg: test-services-tls-openssl-installed
       - file: test-services-tls-directory
 
+# What Python 3.13's strict verification asks of a server certificate:
+# the names, the usages and the key identifiers.
+test-services-tls-server-extensions:
+  file.managed:
+    - name: {{ dir }}/server.ext
+    - contents: |
+        subjectAltName={{ san | join(',') }}
+        extendedKeyUsage=serverAuth
+        keyUsage=critical,digitalSignature,keyEncipherment
+        authorityKeyIdentifier=keyid
+        subjectKeyIdentifier=hash
+    - require:
+      - file: test-services-tls-directory
+
 test-services-tls-server-cert:
   cmd.run:
     - name: >-
         openssl req -newkey rsa:2048 -nodes -subj '/CN={{ names[0] }}'
         -keyout {{ dir }}/server.key -out {{ dir }}/server.csr &&
         chmod 0600 {{ dir }}/server.key &&
-        printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\nauthorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n' '{{ san | join(',') }}' > {{ dir }}/server.ext &&
         openssl x509 -req -in {{ dir }}/server.csr -CA {{ dir }}/ca.crt -CAkey {{ dir }}/ca.key
         -CAcreateserial -days 825 -extfile {{ dir }}/server.ext -out {{ dir }}/server.crt.part &&
         mv {{ dir }}/server.crt.part {{ dir }}/server.crt
     - creates: {{ dir }}/server.crt
     - require:
       - cmd: test-services-tls-ca
+      - file: test-services-tls-server-extensions
 
 test-services-tls-ca-trusted:
   file.copy:
