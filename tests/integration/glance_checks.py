@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.harness.kitchen import suite_pillar as _suite_pillar
+
 API_CONF = "/etc/glance/glance-api.conf"
 # What Glance logs when glance_image aborts an upload whose data failed its
 # checksums (the state holds the last chunk back, hangs up, then deletes the
@@ -21,7 +23,9 @@ API_CONF = "/etc/glance/glance-api.conf"
 ABORTED_UPLOAD = (r"DisconnectionError: The client disconnected while sending the body"
                   r"|could not be found after upload\. The image may have been deleted during the upload"
                   r"|Image status transition from deleted to saving is not allowed"
-                  r'|"PUT /v2/images/[0-9a-f-]+/file HTTP/1\.1" 404 ')
+                  r'|"PUT /v2/images/[0-9a-f-]+/file HTTP/1\.1" 404 '
+                  # uWSGI's request log (the journal), the same 404.
+                  r"|PUT /v2/images/[0-9a-f-]+/file => generated [0-9]+ bytes in [0-9]+ msecs \(HTTP/1\.1 404\)")
 # Namespaces of Glance's own generator config for glance-api.conf
 # (etc/oslo-config-generator/glance-api.conf, the same from Zed to 2025.1),
 # and "glance", the image import options ([import_filtering_opts]) that
@@ -58,11 +62,26 @@ def service_command(host, service="glance-api"):
     return host.run(f"systemctl show -p ExecStart --value {service}").stdout
 
 
-def glance_tool(host, name):
-    """The command NAME of the Glance that serves: beside the uWSGI of the
-    virtualenv glance-api runs from (a PyPI install), else the PATH's."""
+UWSGI_INI = "/etc/glance/glance-api-uwsgi.ini"
+
+
+def serving_venv(host):
+    """The virtualenv glance-api runs from (a PyPI install), else None: the
+    one whose uWSGI the unit starts, or the one the distribution's uWSGI
+    loads (its ini's virtualenv, with TLS)."""
     venv = re.search(r"path=(\S+)/bin/uwsgi\b", service_command(host))
-    return f"{venv.group(1)}/bin/{name}" if venv else name
+    if venv and venv.group(1) != "/usr":
+        return venv.group(1)
+    ini = host.file(UWSGI_INI)
+    loaded = re.search(r"^virtualenv\s*=\s*(\S+)", ini.content_string, re.M) if ini.exists else None
+    return loaded.group(1) if loaded else None
+
+
+def glance_tool(host, name):
+    """The command NAME of the Glance that serves: in the virtualenv
+    glance-api runs from (a PyPI install), else the PATH's."""
+    venv = serving_venv(host)
+    return f"{venv}/bin/{name}" if venv else name
 
 
 def assert_private(host, path):
@@ -95,6 +114,12 @@ def assert_service_running(host, name):
     enabled = host.run(f"systemctl is-enabled {name}")
     assert active.stdout.strip() == "active", active.stdout + active.stderr
     assert enabled.stdout.strip() == "enabled", enabled.stdout + enabled.stderr
+
+
+def suite_pillar(name):
+    """The pillar suite NAME's node is applied with, as .kitchen.yml gives
+    it: its pillar files merged in the order of its pillar top file."""
+    return _suite_pillar(name)
 
 
 def local_api(server):
@@ -199,8 +224,10 @@ def assert_clean_logs(host, provoked=()):
 
 
 def count_log_matches(host, pattern):
-    """Lines of the Glance logs matching the extended regex PATTERN."""
-    cmd = host.run(f"cat /var/log/glance/*.log | grep -c -E {shlex.quote(pattern)}")
+    """Lines of the Glance logs matching the extended regex PATTERN: its log
+    files, and glance-api's journal, where uWSGI logs each request."""
+    cmd = host.run("{ cat /var/log/glance/*.log; journalctl -u glance-api -o cat --no-pager; } | "
+                   f"grep -c -E {shlex.quote(pattern)}")
     assert cmd.rc in (0, 1), cmd.stderr
     return int(cmd.stdout.strip() or 0)
 

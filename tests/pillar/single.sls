@@ -1,10 +1,6 @@
 # Single node: MariaDB, RabbitMQ and Keystone on the same host as Glance.
 # Passwords carry URL and oslo.config metacharacters (@ / $ :) on purpose.
 glance:
-  # glance-api under uWSGI, which serves HTTPS itself (the eventlet server
-  # has no TLS).
-  lookup:
-    api_server: uwsgi
   server:
     enabled: true
     role: primary
@@ -12,14 +8,6 @@ glance:
     bind:
       address: 0.0.0.0
       port: 9292
-      # The site's own PKI: the test_services.tls fixture's CA and the
-      # certificate it signs for this host (its key readable by the glance
-      # group).
-      ssl:
-        enabled: true
-        cert_file: /etc/ssl/test-ca/server.crt
-        key_file: /etc/ssl/test-ca/glance-api.key
-        cacert_file: /etc/ssl/test-ca/ca.crt
     database:
       engine: mysql
       host: 127.0.0.1
@@ -132,12 +120,6 @@ glance:
         - admin
         - service
       endpoints:
-        public: https://127.0.0.1:9292
-        internal: https://127.0.0.1:9292
-        admin: https://127.0.0.1:9292
-# A CA and this host's certificate, made on the host (the fixture above).
-test_services:
-  tls:
-    names:
-      - localhost
-      - 127.0.0.1
+        public: http://127.0.0.1:9292
+        internal: http://127.0.0.1:9292
+        admin: http://127.0.0.1:9292

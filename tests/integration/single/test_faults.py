@@ -21,7 +21,6 @@ import time
 import uuid
 
 import pytest
-import yaml
 
 from glance_checks import (
     KEYSTONE_TOKEN,
@@ -32,12 +31,13 @@ from glance_checks import (
     salt_call,
     salt_call_command,
     salt_call_shown,
+    suite_pillar,
     timed,
     wait_listening,
 )
 
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
-SERVER = yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]["server"]
+SERVER = suite_pillar("single")["glance"]["server"]
 SECRETS = [SERVER["database"]["password"], SERVER["identity"]["password"], SERVER["message_queue"]["password"]]
 GLANCE = glance_user_env(SERVER)
 SOURCE_DIR = "/srv/image-source"

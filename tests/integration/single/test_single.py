@@ -2,7 +2,6 @@
 (test-only states), then glance.bootstrap and glance with
 tests/pillar/single.sls. Every pillar value asserted where it landed, and
 Glance proven to work through Keystone."""
-import pathlib
 import shlex
 import time
 import urllib.parse
@@ -13,6 +12,7 @@ import yaml
 from glance_checks import (
     ABORTED_UPLOAD,
     API_CONF,
+    UWSGI_INI,
     assert_clean_logs,
     assert_config_valid,
     assert_private,
@@ -25,10 +25,11 @@ from glance_checks import (
     local_api,
     openstack,
     read_ini,
+    suite_pillar,
     wait_listening,
 )
 
-PILLAR = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar" / "single.sls").read_text())
+PILLAR = suite_pillar("single")
 SERVER = PILLAR["glance"]["server"]
 DB_PASSWORD = "Gl@nce$db/1:x"
 KEYSTONE_PASSWORD = "Ks$ecret@glance"
@@ -114,9 +115,17 @@ def test_cors_answers_the_pillars_origin_only(host, api):
     assert "access-control-allow-origin" not in other["headers"], other
 
 
-def test_listening_and_workers(api):
-    assert (api.get("DEFAULT", "bind_host"), api.get("DEFAULT", "bind_port")) == ("0.0.0.0", "9292")
-    assert api.get("DEFAULT", "workers") == "2"
+def test_listening_and_workers(host, api):
+    if PILLAR["glance"].get("lookup", {}).get("api_server") != "uwsgi":
+        assert (api.get("DEFAULT", "bind_host"), api.get("DEFAULT", "bind_port")) == ("0.0.0.0", "9292")
+        assert api.get("DEFAULT", "workers") == "2"
+        return
+    # Under uWSGI its ini holds them, and glance-api.conf none.
+    uwsgi = read_ini(host, UWSGI_INI)
+    socket = "https-socket" if local_api(SERVER).startswith("https:") else "http-socket"
+    assert uwsgi.get("uwsgi", socket).split(",")[0] == "0.0.0.0:9292"
+    assert uwsgi.get("uwsgi", "processes") == "2"
+    assert not {"bind_host", "bind_port", "workers"} & set(api.defaults())
 
 
 def test_policy_rules(host):
