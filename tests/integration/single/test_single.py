@@ -2,6 +2,7 @@
 (test-only states), then glance.bootstrap and glance with
 tests/pillar/single.sls. Every pillar value asserted where it landed, and
 Glance proven to work through Keystone."""
+import json
 import shlex
 import time
 import urllib.parse
@@ -132,6 +133,38 @@ def test_policy_rules(host):
     # Exactly the pillar's one rule: users keep deleting their own images.
     rules = yaml.safe_load(host.file("/etc/glance/policy.yaml").content_string)
     assert rules == {"publicize_image": "role:admin"}
+
+
+# Runs on the host: URL, then the CA file; prints how each client fares, as
+# {"with_ca", "without_ca", "plain_http"}: an HTTP status, or the error.
+TLS_PROBE = r"""
+import json, ssl, sys, urllib.error, urllib.request
+url, cafile = sys.argv[1], sys.argv[2]
+
+def attempt(target, context=None):
+    try:
+        return urllib.request.urlopen(target, context=context, timeout=10).status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+print(json.dumps({"with_ca": attempt(url, ssl.create_default_context(cafile=cafile)),
+                  "without_ca": attempt(url, ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)),
+                  "plain_http": attempt(url.replace("https:", "http:", 1))}))
+"""
+
+
+def test_the_api_answers_https_to_a_client_with_the_ca_only(host):
+    ssl = SERVER["bind"].get("ssl") or {}
+    if not ssl.get("enabled"):
+        pytest.skip("bind:ssl is off in this suite's pillar")
+    cmd = host.run(f"python3 -c {shlex.quote(TLS_PROBE)} {local_api(SERVER)}/versions {ssl['cacert_file']}")
+    assert cmd.rc == 0, cmd.stderr
+    seen = json.loads(cmd.stdout)
+    assert seen["with_ca"] in (200, 300), seen
+    assert "CERTIFICATE_VERIFY_FAILED" in str(seen["without_ca"]), seen
+    assert not isinstance(seen["plain_http"], int), seen
 
 
 def test_service_running(host, api):
