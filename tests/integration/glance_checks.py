@@ -302,7 +302,7 @@ def digests(stream):
 # status. Glance may answer a body it refuses (a stage with no import method,
 # an upload over a quota) before it has read all of it, and close: urllib then
 # raises a broken pipe while sending, though the answer is waiting in the
-# socket. Here the answer is read all the same.
+# socket. Here the answer is read all the same (its status at least).
 SEND_BODY = r"""
 import http.client, urllib.parse
 
@@ -320,7 +320,12 @@ def send_body(url, method, headers, body, timeout=120):
         pass
     try:
         response = connection.getresponse()
-        return response.status, response.read()
+        try:
+            return response.status, response.read()
+        except (ConnectionResetError, http.client.IncompleteRead):
+            # Closed or reset while the answer's body was on its way (the
+            # reset may overtake it): the status stands.
+            return response.status, b""
     finally:
         connection.close()
 """
