@@ -249,12 +249,14 @@ def how_to_use(pillar):
     server = (pillar.get("glance") or {}).get("server") or {}
     bind = server.get("bind") or {}
     address, port = bind.get("address", "127.0.0.1"), bind.get("port", 9292)
-    url = formula_derive().api_endpoint(address, port)
+    ssl = bind.get("ssl") or {}
+    url = formula_derive().api_endpoint(address, port, "https" if ssl.get("enabled") else "http")
     say(f"Glance API: {url} (listening on {address}:{port})")
     identity = server.get("identity") or {}
     if not identity or identity.get("engine") == "noauth":
         say("No Keystone: Glance trusts every caller, so keep it on a trusted address. Try:")
-        say(f"  curl -s {url}/v2/images")
+        cacert = f"--cacert {ssl['cacert_file']} " if ssl.get("enabled") and ssl.get("cacert_file") else ""
+        say(f"  curl -s {cacert}{url}/v2/images")
         if not shutil.which("curl"):
             say("(curl is not installed here: apt-get install curl, or dnf install curl)")
         return
@@ -273,6 +275,8 @@ def how_to_use(pillar):
         "OS_REGION_NAME": identity.get("region", "RegionOne"),
         "OS_IMAGE_API_VERSION": "2",
     }
+    if ssl.get("enabled") and ssl.get("cacert_file"):
+        settings["OS_CACERT"] = ssl["cacert_file"]
     openrc.touch(mode=0o600)
     openrc.write_text("".join(f"export {key}='{value}'\n" for key, value in settings.items()))
     say(f"Keystone's administrator credentials are in {openrc.relative_to(REPO)} (readable by root only). Try:")

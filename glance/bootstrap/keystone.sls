@@ -18,7 +18,7 @@
 {%- set region = identity.get('region', bootstrap.region) %}
 {%- set user = identity.user %}
 {%- set service_name = bootstrap.service_name %}
-{%- set default_url = 'http://' ~ grains['fqdn'] ~ ':' ~ glance.server.bind.port %}
+{%- set default_url = ('https' if glance.api_ssl else 'http') ~ '://' ~ grains['fqdn'] ~ ':' ~ glance.server.bind.port %}
 {%- set endpoints = bootstrap.get('endpoints', {}) %}
 {%- set connection = {
       'auth_url': bootstrap.get('auth_url', glance.keystone.auth_url_v3),

@@ -12,6 +12,7 @@ defaults of them, plus:
   keystone                  Keystone's auth_url, auth_url_v3 and public_url
   stores, default_store     the stores as {id, key, type, options}
   api_endpoint              where clients on this host reach the API
+  api_ssl                   the API's certificate, key and CA files (HTTPS), or None
   api_config                the path of glance-api.conf
   manage_services           services and database actions are managed
   install                   how Glance is installed (derive_install)
@@ -91,8 +92,11 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     derive_image_cache(glance, srv)
     if isinstance(srv.get("ceph"), dict) and isinstance(srv["ceph"].get("mon_host"), str):
         srv["ceph"]["mon_host"] = [srv["ceph"]["mon_host"]]
+    glance["api_ssl"] = None
     if isinstance(srv.get("bind"), dict):
-        glance["api_endpoint"] = api_endpoint(srv["bind"].get("address", ""), srv["bind"].get("port"))
+        derive_api_ssl(glance, srv["bind"])
+        glance["api_endpoint"] = api_endpoint(srv["bind"].get("address", ""), srv["bind"].get("port"),
+                                              "https" if glance["api_ssl"] else "http")
     # Skipped when building images: glance:server:manage_services false, or
     # the grain noservices.
     glance["manage_services"] = bool(srv.get("manage_services")) and not grains.get("noservices", False)
@@ -110,7 +114,9 @@ def derive_install(glance, srv, releases, grains):
     install it from PyPI), the virtualenv, the requirements the pillar
     implies and the packages pip may build from source. Glance's commands,
     its Python, paste file and metadata definitions then come from the
-    virtualenv, and glance-api runs under its uWSGI."""
+    virtualenv, and glance-api runs under its uWSGI: the wheel's, or with
+    bind:ssl on the distribution's (pypi:tls_uwsgi), as the wheel has no
+    OpenSSL."""
     install = srv.get("install")
     if not isinstance(install, dict):
         return
@@ -122,7 +128,10 @@ def derive_install(glance, srv, releases, grains):
     python_version = str(pypi["python_version_by_osfinger"].get(grains.get("osfinger"), pypi["python_version"]))
     venv = f"{pypi['root']}/{glance['version']}"
     release = releases.get("pypi", {}).get(glance["version"])
-    requirements = [f"glance=={release['glance']}" if release else "glance", pypi["uwsgi"], *pypi["requirements"]]
+    bind = srv.get("bind") if isinstance(srv.get("bind"), dict) else {}
+    tls_uwsgi = pypi["tls_uwsgi"] if isinstance(bind.get("ssl"), dict) and bind["ssl"].get("enabled") is True else None
+    requirements = [f"glance=={release['glance']}" if release else "glance",
+                    *([] if tls_uwsgi else [pypi["uwsgi"]]), *pypi["requirements"]]
     library = pypi["libraries"].get((srv.get("database") or {}).get("engine"))
     if library:
         requirements.append(library)
@@ -146,6 +155,7 @@ def derive_install(glance, srv, releases, grains):
         "paste_source": paste_source,
         "paste_in_config_dir": paste_in_config_dir,
         "paste_config": f"{glance['config_dir']}/glance-api-paste.ini" if paste_in_config_dir else paste_source,
+        "uwsgi_pkgs": tls_uwsgi["pkgs"] if tls_uwsgi else [],
     })
     glance.update({
         "bin_dir": f"{venv}/bin",
@@ -153,7 +163,11 @@ def derive_install(glance, srv, releases, grains):
         "metadefs_dir": f"{venv}/etc/glance/metadefs",
         "api_server": "uwsgi",
     })
-    glance["uwsgi"].update({"binary": f"{venv}/bin/uwsgi", "plugin": None, "manage_unit": True})
+    if tls_uwsgi:
+        glance["uwsgi"].update({"binary": tls_uwsgi["binary"], "plugin": tls_uwsgi["plugin"], "virtualenv": venv,
+                                "manage_unit": True})
+    else:
+        glance["uwsgi"].update({"binary": f"{venv}/bin/uwsgi", "plugin": None, "manage_unit": True})
 
 
 def derive_database(srv, given):
@@ -340,10 +354,28 @@ def noauth(srv):
     return isinstance(identity, dict) and identity.get("engine") == "noauth"
 
 
-def api_endpoint(address, port):
+def derive_api_ssl(glance, bind):
+    """HTTPS on the API's socket (glance:server:bind:ssl on): the files of
+    the certificate, the key and the CA (None: the system's CAs), the
+    pillar's own paths or where the formula writes the PEM text the pillar
+    gives (written, {key: path} of those)."""
+    ssl = bind.get("ssl")
+    if not isinstance(ssl, dict) or ssl.get("enabled") is not True:
+        return
+    names = {"cert": "glance-api.crt", "key": "glance-api.key", "cacert": "glance-api-ca.crt"}
+    files, written = {}, {}
+    for key, name in names.items():
+        files[key] = ssl.get(f"{key}_file")
+        if ssl.get(key) is not None:
+            files[key] = written[key] = f"{glance['ssl_dir']}/{name}"
+    glance["api_ssl"] = {"cert_file": files["cert"], "key_file": files["key"], "ca_file": files["cacert"],
+                         "written": written}
+
+
+def api_endpoint(address, port, scheme="http"):
     """Where clients on this host reach the API bound to ADDRESS:PORT: a
     wildcard bind on loopback, an IPv6 address in brackets."""
     address = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(str(address), str(address))
     if ":" in address:
         address = f"[{address}]"
-    return f"http://{address}:{port}"
+    return f"{scheme}://{address}:{port}"

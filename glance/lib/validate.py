@@ -54,6 +54,7 @@ def check(glance, given):
     check_db_purge(glance)
     check_image_cache(glance)
     check_limits(glance)
+    check_api_ssl(glance)
 
 
 def check_shapes(given):
@@ -488,3 +489,39 @@ def check_image_cache(glance):
         if not is_calendar(cache.get(key)):
             raise Invalid(f"image_cache:{key}",
                           f"expected a systemd calendar event (hourly, *:0/30), got {cache.get(key)}")
+
+
+def check_api_ssl(glance):
+    """bind:ssl: a switch; on, a certificate and a key (a CA optional), each
+    as PEM text or as the path of a file on the host (X or X_file), served
+    by a uWSGI that has TLS."""
+    ssl = glance["server"]["bind"].get("ssl")
+    if not isinstance(ssl, dict):
+        raise Invalid("bind:ssl", f"expected a mapping of enabled, cert, key and cacert (or their _file), got {ssl}")
+    if not isinstance(ssl.get("enabled"), bool):
+        raise Invalid("bind:ssl:enabled", f"expected true or false, got {ssl.get('enabled')}")
+    if not ssl["enabled"]:
+        return
+    for key, kind in (("cert", "CERTIFICATE"), ("key", "PRIVATE KEY"), ("cacert", "CERTIFICATE")):
+        value, path = ssl.get(key), ssl.get(f"{key}_file")
+        if value is not None and path is not None:
+            raise Invalid(f"bind:ssl:{key}", f"give {key} or {key}_file, not both")
+        if path is not None:
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise Invalid(f"bind:ssl:{key}_file", f"expected an absolute path, got {path}")
+            continue
+        if value is None and key == "cacert":
+            continue
+        if not isinstance(value, str) or not re.search(rf"-----BEGIN [A-Z ]*{kind}-----", value):
+            # The value is not shown: it may be a private key.
+            raise Invalid(f"bind:ssl:{key}", f"expected a PEM {kind.lower()} (-----BEGIN ...{kind}-----), "
+                          f"or {key}_file")
+    if glance["api_server"] != "uwsgi":
+        raise Invalid("bind:ssl:enabled", f"glance-api's eventlet server has no TLS (version {glance['version']}): "
+                      "set glance:lookup:api_server to uwsgi, or terminate TLS in a proxy in front")
+    if (ssl.get("cacert") or ssl.get("cacert_file")) and glance["server"]["identity"].get("cacert_file"):
+        raise Invalid("bind:ssl:cacert", "image seeding verifies Glance and Keystone with one CA bundle: give one "
+                      "file with both CAs as identity:cacert_file and leave bind:ssl:cacert out")
+    if glance.get("install", {}).get("method") == "pypi" and not glance["pypi"]["tls_uwsgi"]:
+        raise Invalid("bind:ssl:enabled", "the uWSGI wheel of PyPI installs (pyuwsgi) is built without TLS, and "
+                      f"this platform's uWSGI has no plugin for Python {glance['install']['python_version']}")

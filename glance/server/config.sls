@@ -53,6 +53,26 @@ glance-server-config-{{ id }}-file-managed:
 {%-   endif %}
 {%- endfor %}
 
+{#- HTTPS on the API (bind:ssl): the certificate, key and CA as the pillar
+    gives them, read from the pillar by the state itself so that the key
+    is in no rendered SLS, and never shown. #}
+{%- if glance.api_ssl %}
+{%-   for key, path in glance.api_ssl.written.items() %}
+
+glance-server-config-ssl-{{ key }}-file-managed:
+  file.managed:
+    - name: {{ path }}
+    - contents_pillar: glance:server:bind:ssl:{{ key }}
+    - user: root
+    - group: {{ glance.group }}
+    - mode: '0640'
+    - makedirs: true
+    - show_changes: false
+    - require:
+      - sls: {{ tplroot }}.server.install
+{%-   endfor %}
+{%- endif %}
+
 glance-server-config-policy-file-managed:
   file.managed:
     - name: {{ policy.path }}
@@ -87,6 +107,9 @@ glance-server-config-dir-file-directory:
 {%- for id in inifiles %}
       - file: glance-server-config-{{ id }}-file-managed
 {%- endfor %}
+{%- if glance.api_ssl and glance.api_ssl.written %}
+      - file: glance-server-config-ssl-*
+{%- endif %}
 
 {%- if glance.api_server == 'uwsgi' and glance.uwsgi.manage_unit %}
 

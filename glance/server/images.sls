@@ -48,6 +48,11 @@ glance-server-images-skipped-test-nop:
 {%-   else %}
 {%-     set connection = {'auth_type': 'none', 'endpoint': glance.api_endpoint} %}
 {%-   endif %}
+{#-   One CA bundle verifies Keystone and Glance alike (validate.py refuses
+      a CA for each). #}
+{%-   if glance.api_ssl and glance.api_ssl.ca_file %}
+{%-     do connection.update({'cacert': glance.api_ssl.ca_file}) %}
+{%-   endif %}
 {%-   set connection = salt['pillar.get']('glance:server:image_seeding:connection', connection) %}
 
 include:

@@ -178,3 +178,18 @@ def select(names, config=None):
             raise ValueError(f"no suite {wanted!r} in .kitchen.yml; known: {[g.name for g in every]}")
         chosen += [g for g in hits if g not in chosen]
     return chosen
+
+
+def suite_pillar(name, config=None):
+    """The pillar suite NAME's node gets: its pillar files parsed and merged
+    in the order of its pillar top file, later over earlier (Salt's
+    recursive merge: mappings merged, anything else replaced)."""
+    [node] = [n for g in groups(config) for n in g.nodes if n.name == name]
+    top = node.pillars.get("top.sls") or {}
+    order = [entry for targets in (top.get("base") or {}).values() for entry in targets if isinstance(entry, str)]
+    merged = {}
+    for entry in order:
+        source = node.pillar_files.get(f"{entry}.sls")
+        data = yaml.safe_load((REPO_ROOT / source).read_text()) if source else node.pillars.get(f"{entry}.sls")
+        merged = _merge(merged, data or {})
+    return merged

@@ -10,6 +10,8 @@ import time
 
 import pytest
 
+from tests.harness.kitchen import suite_pillar as _suite_pillar
+
 API_CONF = "/etc/glance/glance-api.conf"
 # What Glance logs when glance_image aborts an upload whose data failed its
 # checksums (the state holds the last chunk back, hangs up, then deletes the
@@ -21,7 +23,9 @@ API_CONF = "/etc/glance/glance-api.conf"
 ABORTED_UPLOAD = (r"DisconnectionError: The client disconnected while sending the body"
                   r"|could not be found after upload\. The image may have been deleted during the upload"
                   r"|Image status transition from deleted to saving is not allowed"
-                  r'|"PUT /v2/images/[0-9a-f-]+/file HTTP/1\.1" 404 ')
+                  r'|"PUT /v2/images/[0-9a-f-]+/file HTTP/1\.1" 404 '
+                  # uWSGI's request log (the journal), the same 404.
+                  r"|PUT /v2/images/[0-9a-f-]+/file => generated [0-9]+ bytes in [0-9]+ msecs \(HTTP/1\.1 404\)")
 # Namespaces of Glance's own generator config for glance-api.conf
 # (etc/oslo-config-generator/glance-api.conf, the same from Zed to 2025.1),
 # and "glance", the image import options ([import_filtering_opts]) that
@@ -58,11 +62,26 @@ def service_command(host, service="glance-api"):
     return host.run(f"systemctl show -p ExecStart --value {service}").stdout
 
 
-def glance_tool(host, name):
-    """The command NAME of the Glance that serves: beside the uWSGI of the
-    virtualenv glance-api runs from (a PyPI install), else the PATH's."""
+UWSGI_INI = "/etc/glance/glance-api-uwsgi.ini"
+
+
+def serving_venv(host):
+    """The virtualenv glance-api runs from (a PyPI install), else None: the
+    one whose uWSGI the unit starts, or the one the distribution's uWSGI
+    loads (its ini's virtualenv, with TLS)."""
     venv = re.search(r"path=(\S+)/bin/uwsgi\b", service_command(host))
-    return f"{venv.group(1)}/bin/{name}" if venv else name
+    if venv and venv.group(1) != "/usr":
+        return venv.group(1)
+    ini = host.file(UWSGI_INI)
+    loaded = re.search(r"^virtualenv\s*=\s*(\S+)", ini.content_string, re.M) if ini.exists else None
+    return loaded.group(1) if loaded else None
+
+
+def glance_tool(host, name):
+    """The command NAME of the Glance that serves: in the virtualenv
+    glance-api runs from (a PyPI install), else the PATH's."""
+    venv = serving_venv(host)
+    return f"{venv}/bin/{name}" if venv else name
 
 
 def assert_private(host, path):
@@ -97,10 +116,27 @@ def assert_service_running(host, name):
     assert enabled.stdout.strip() == "enabled", enabled.stdout + enabled.stderr
 
 
-def glance_user_env(server, endpoint="http://127.0.0.1:9292"):
+def suite_pillar(name):
+    """The pillar suite NAME's node is applied with, as .kitchen.yml gives
+    it: its pillar files merged in the order of its pillar top file."""
+    return _suite_pillar(name)
+
+
+def local_api(server):
+    """Where clients on a suite's Glance host reach its API (a glance:server
+    pillar): https when bind:ssl is on."""
+    bind = server.get("bind") or {}
+    scheme = "https" if (bind.get("ssl") or {}).get("enabled") else "http"
+    return f"{scheme}://127.0.0.1:{bind.get('port', 9292)}"
+
+
+LOCAL = "local"
+
+
+def glance_user_env(server, endpoint=LOCAL):
     """OS_* settings for the openstack client as the glance service user of
-    a suite's glance:server pillar (Keystone v3), talking to ENDPOINT (None:
-    the catalog's)."""
+    a suite's glance:server pillar (Keystone v3), talking to ENDPOINT (LOCAL:
+    local_api(server); None: the catalog's)."""
     identity = server["identity"]
     settings = {
         "OS_AUTH_URL": f"http://{identity['host']}:{identity.get('port', 5000)}/v3",
@@ -114,7 +150,7 @@ def glance_user_env(server, endpoint="http://127.0.0.1:9292"):
         "OS_INTERFACE": "internal",
     }
     if endpoint:
-        settings["OS_ENDPOINT"] = endpoint
+        settings["OS_ENDPOINT"] = local_api(server) if endpoint == LOCAL else endpoint
     return settings
 
 
@@ -188,8 +224,10 @@ def assert_clean_logs(host, provoked=()):
 
 
 def count_log_matches(host, pattern):
-    """Lines of the Glance logs matching the extended regex PATTERN."""
-    cmd = host.run(f"cat /var/log/glance/*.log | grep -c -E {shlex.quote(pattern)}")
+    """Lines of the Glance logs matching the extended regex PATTERN: its log
+    files, and glance-api's journal, where uWSGI logs each request."""
+    cmd = host.run("{ cat /var/log/glance/*.log; journalctl -u glance-api -o cat --no-pager; } | "
+                   f"grep -c -E {shlex.quote(pattern)}")
     assert cmd.rc in (0, 1), cmd.stderr
     return int(cmd.stdout.strip() or 0)
 
@@ -264,7 +302,7 @@ def digests(stream):
 # status. Glance may answer a body it refuses (a stage with no import method,
 # an upload over a quota) before it has read all of it, and close: urllib then
 # raises a broken pipe while sending, though the answer is waiting in the
-# socket. Here the answer is read all the same.
+# socket. Here the answer is read all the same (its status at least).
 SEND_BODY = r"""
 import http.client, urllib.parse
 
@@ -282,7 +320,12 @@ def send_body(url, method, headers, body, timeout=120):
         pass
     try:
         response = connection.getresponse()
-        return response.status, response.read()
+        try:
+            return response.status, response.read()
+        except (ConnectionResetError, http.client.IncompleteRead):
+            # Closed or reset while the answer's body was on its way (the
+            # reset may overtake it): the status stands.
+            return response.status, b""
     finally:
         connection.close()
 """

@@ -40,6 +40,8 @@ WORKSPACE_NAME = "glance-image-api"
 CONF_FILE = f"{WORKSPACE}/etc/tempest.conf"
 TESTS = r"^tempest\.api\.image\."
 CONCURRENCY = 2
+# Debian's bundle of the CAs the system trusts.
+SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 # Tempest is branchless: each tag supports the OpenStack releases its
 # release note lists, and a `<release>-last` tag marks the last one that
@@ -261,7 +263,7 @@ def derive_conf(server, bootstrap, api, major, http_image):
     # From 2025.1 (30) Glance refuses data that does not match the image's
     # disk format unless [image_format] require_image_format_match is off.
     enforced = major >= 30 and get("image_format", "require_image_format_match", "true").lower() == "true"
-    return {
+    conf = {
         "DEFAULT": {"log_file": "tempest.log", "log_dir": f"{WORKSPACE}/logs"},
         "auth": {
             "use_dynamic_credentials": True,
@@ -308,6 +310,13 @@ def derive_conf(server, bootstrap, api, major, http_image):
         },
         "validation": {"run_validation": False},
     }
+    ssl = (server.get("bind") or {}).get("ssl") or {}
+    if ssl.get("enabled"):
+        # The API's certificate verified, with the suite's CA (else the
+        # system's CAs).
+        conf["identity"].update({"disable_ssl_certificate_validation": False,
+                                 "ca_certificates_file": ssl.get("cacert_file") or SYSTEM_CA_BUNDLE})
+    return conf
 
 
 def conf_text(sections):

@@ -64,6 +64,25 @@ def test_the_service_runs_the_virtualenvs_uwsgi(render):
     assert {"sls": "glance.server.install"} in service["watch"]
 
 
+def test_with_tls_the_distributions_uwsgi_serves_the_virtualenv(render):
+    """The pyuwsgi wheel has no OpenSSL: with bind:ssl on, Debian's uWSGI
+    and its Python plugin serve the release's virtualenv, and the wheel is
+    not installed."""
+    pillar = load_pillar("pypi")
+    pillar["glance"]["server"]["bind"]["ssl"] = {"enabled": True, "cert_file": "/etc/ssl/glance.crt",
+                                                 "key_file": "/etc/ssl/glance.key"}
+    rendered = render("debian-13", pillar)
+    unit = rendered.text("/etc/systemd/system/glance-api.service")
+    assert "ExecStart=/usr/bin/uwsgi --ini /etc/glance/glance-api-uwsgi.ini" in unit
+    ini = rendered.ini("/etc/glance/glance-api-uwsgi.ini")
+    assert (ini.get("uwsgi", "plugins"), ini.get("uwsgi", "virtualenv")) == ("python3", "/opt/glance/2026.2")
+    assert ini.get("uwsgi", "https-socket").endswith(",/etc/ssl/glance.crt,/etc/ssl/glance.key,HIGH")
+    assert ini.get("uwsgi", "module") == "glance.wsgi.api:application"
+    _, _, venv = rendered.function(VENV_STATE)
+    assert not [r for r in venv["requirements"] if "uwsgi" in r]
+    assert {"uwsgi-core", "uwsgi-plugin-python3"} <= set(packages(rendered))
+
+
 def test_schema_and_metadefs_use_the_virtualenvs_glance_manage(render):
     rendered = render("debian-12", load_pillar("pypi"))
     _, _, sync = rendered.function(SYNC)

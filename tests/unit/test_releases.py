@@ -435,3 +435,13 @@ def test_debian_packages_load_the_wsgi_script_pypi_the_module(render):
     pypi["glance"]["server"]["install"] = {"method": "pypi"}
     uwsgi = dict(render("debian-13", pypi).ini("/etc/glance/glance-api-uwsgi.ini").items("uwsgi"))
     assert uwsgi["module"] == "glance.wsgi.api:application" and "wsgi-file" not in uwsgi
+
+
+def test_glance_api_logs_to_its_file_under_the_formulas_uwsgi_unit(render):
+    """The packages' eventlet units pass glance-api its log file; the unit
+    the formula writes for uWSGI does not, so glance-api.conf names it."""
+    packages = with_version(SINGLE, "2025.1")
+    assert not render("debian-13", packages).ini(API).has_option("DEFAULT", "log_file")
+    packages["glance"]["lookup"] = {"api_server": "uwsgi"}
+    api = render("debian-13", packages).ini(API)
+    assert api.get("DEFAULT", "log_file") == "/var/log/glance/glance-api.log"

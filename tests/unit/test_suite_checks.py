@@ -128,11 +128,13 @@ def test_glance_major_refuses_what_is_not_a_version(package_version):
 
 @pytest.mark.parametrize("platform", ["debian-12", "debian-13"])
 def test_single_checks_pass_on_the_rendered_config(render, platform):
-    api = checks.read_ini(rendered_host(render, platform, load_pillar("single"), None), API)
+    # The suite's whole pillar: single.sls with TLS under uWSGI over it.
+    host = rendered_host(render, platform, checks.suite_pillar("single"), None)
+    api = checks.read_ini(host, API)
     single.test_database_connection(api)
     single.test_keystone_in_region(api)
     single.test_messaging_and_notifications(api)
-    single.test_listening_and_workers(api)
+    single.test_listening_and_workers(host, api)
 
 
 @pytest.mark.parametrize("platform", ["debian-12", "debian-13"])

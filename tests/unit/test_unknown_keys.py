@@ -79,7 +79,7 @@ UNKNOWN = {
         "workers"),
     "nothing close, nested": (
         server(bind={"address": "0.0.0.0", "interface": "eth0"}),
-        "glance:server:bind:interface: unknown key; known keys: address, port"),
+        "glance:server:bind:interface: unknown key; known keys: address, port, ssl"),
     "database option written at the wrong level": (
         server(database={**MYSQL, "cacert_file": "/ca.pem"}),
         "glance:server:database:cacert_file: unknown key; known keys: contract, engine, host, name, password, path, "

@@ -16,6 +16,8 @@ RULE = {"property": "^x_a$", "create": ["admin"], "read": ["@"], "update": ["adm
 RBD = {"engine": "rbd", "user": "glance", "pool": "images", "client_glance_key": "AQD=="}
 MYSQL = {"engine": "mysql", "host": "db", "password": "pw"}
 KEYSTONE = {"host": "keystone", "password": "pw"}
+CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 
 CASES = {
     "unknown version": (
@@ -114,6 +116,37 @@ CASES = {
     "limits before xena": (
         server(version="wallaby", identity=KEYSTONE, limits={"enabled": True}),
         "glance:server:limits:enabled: version wallaby has no unified limits (Xena on)"),
+    "api ssl not a mapping": (
+        server(bind={"ssl": True}),
+        "glance:server:bind:ssl: expected a mapping of enabled, cert, key and cacert (or their _file), got True"),
+    "api ssl switch not a bool": (
+        server(bind={"ssl": {"enabled": "on"}}),
+        "glance:server:bind:ssl:enabled: expected true or false, got on"),
+    "api ssl without a key": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT}}),
+        "glance:server:bind:ssl:key: expected a PEM private key (-----BEGIN ...PRIVATE KEY-----), or key_file"),
+    "api ssl key that is not PEM": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "key": "/etc/ssl/private/k.pem"}}),
+        "glance:server:bind:ssl:key: expected a PEM private key (-----BEGIN ...PRIVATE KEY-----), or key_file"),
+    "api ssl ca that is a key": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY, "cacert": KEY}}),
+        "glance:server:bind:ssl:cacert: expected a PEM certificate (-----BEGIN ...CERTIFICATE-----), or cacert_file"),
+    "api ssl cert and cert_file": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "cert_file": "/etc/ssl/a.pem",
+                                               "key": KEY}}),
+        "glance:server:bind:ssl:cert: give cert or cert_file, not both"),
+    "api ssl relative key_file": (
+        server(version="2026.2", bind={"ssl": {"enabled": True, "cert": CERT, "key_file": "private/a.key"}}),
+        "glance:server:bind:ssl:key_file: expected an absolute path, got private/a.key"),
+    "api ssl under eventlet": (
+        server(version="2025.1", bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY}}),
+        "glance:server:bind:ssl:enabled: glance-api's eventlet server has no TLS (version 2025.1): "
+        "set glance:lookup:api_server to uwsgi, or terminate TLS in a proxy in front"),
+    "api ca beside keystone's": (
+        server(version="2026.2", identity=dict(KEYSTONE, cacert_file="/etc/ssl/ca.pem"),
+               bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY, "cacert": CERT}}),
+        "glance:server:bind:ssl:cacert: image seeding verifies Glance and Keystone with one CA bundle: give one "
+        "file with both CAs as identity:cacert_file and leave bind:ssl:cacert out"),
     "unknown database engine": (
         server(database={"engine": "oracle", "host": "db", "password": "pw"}),
         "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),
@@ -320,6 +353,17 @@ def test_bad_pillar_fails_at_render_with_its_message(render, case):
     with pytest.raises(RenderError) as error:
         render("debian-12", pillar)
     assert message in str(error.value)
+
+
+def test_api_ssl_from_pypi_is_refused_where_no_uwsgi_plugin_fits_its_python(render):
+    """The pyuwsgi wheel has no OpenSSL, and EPEL's uWSGI plugin is built for
+    python3 (3.9), not the 3.12 of PyPI installs on RedHat."""
+    pillar = server(version="2026.1", install={"method": "pypi"},
+                    bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY}})
+    with pytest.raises(RenderError) as error:
+        render("rocky-9", pillar)
+    assert ("glance:server:bind:ssl:enabled: the uWSGI wheel of PyPI installs (pyuwsgi) is built without TLS, "
+            "and this platform's uWSGI has no plugin for Python 3.12") in str(error.value)
 
 
 def test_unknown_os_family_fails_with_its_message(render):

@@ -19,6 +19,7 @@
 {%-   if install.link_modules %}
 {%-     set pkgs = pkgs + glance.pkgs.rbd %}
 {%-   endif %}
+{%-   set pkgs = pkgs + install.uwsgi_pkgs %}
 {%-   set pkgs = pkgs|unique|list %}
 {%-   set missing = salt['slsutil.renderer']('salt://' ~ tplroot ~ '/lib/packages.py', default_renderer='py',
                                              PKGS=pkgs, OS_FAMILY=grains.os_family) %}

@@ -21,7 +21,6 @@ import time
 import uuid
 
 import pytest
-import yaml
 
 from glance_checks import (
     KEYSTONE_TOKEN,
@@ -32,12 +31,13 @@ from glance_checks import (
     salt_call,
     salt_call_command,
     salt_call_shown,
+    suite_pillar,
     timed,
     wait_listening,
 )
 
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
-SERVER = yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]["server"]
+SERVER = suite_pillar("single")["glance"]["server"]
 SECRETS = [SERVER["database"]["password"], SERVER["identity"]["password"], SERVER["message_queue"]["password"]]
 GLANCE = glance_user_env(SERVER)
 SOURCE_DIR = "/srv/image-source"
@@ -157,9 +157,8 @@ def test_apply_after_keystone_is_back_seeds_the_image(host, keystone_down):
 # deletes COUNT images named PREFIX-<n>; prints the seconds each took.
 IMAGE_ROUND_TRIPS = KEYSTONE_TOKEN + r"""
 import json, sys, time, urllib.request
-count, prefix = int(sys.argv[1]), sys.argv[2]
+count, prefix, api = int(sys.argv[1]), sys.argv[2], sys.argv[3] + "/v2/images"
 token = keystone_token("http://127.0.0.1:5000/v3", "glance", sys.stdin.read(), "service", 30)
-api = "http://127.0.0.1:9292/v2/images"
 
 def call(url, method="GET", data=None, ctype="application/json"):
     req = urllib.request.Request(url, data, {"X-Auth-Token": token, "Content-Type": ctype}, method=method)
@@ -180,7 +179,7 @@ print(json.dumps(took))
 
 def image_round_trips(host, count, prefix):
     cmd = host.run(f"printf '%s' {shlex.quote(SERVER['identity']['password'])} | "
-                   f"python3 -c {shlex.quote(IMAGE_ROUND_TRIPS)} {count} {prefix}")
+                   f"python3 -c {shlex.quote(IMAGE_ROUND_TRIPS)} {count} {prefix} {GLANCE['OS_ENDPOINT']}")
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
     return json.loads(cmd.stdout.strip().splitlines()[-1])
 

@@ -3,16 +3,14 @@ db_purge is on in tests/pillar/single.sls: glance-db-purge.timer is enabled
 with a next run, and one run of its job purges the rows of an image deleted
 longer ago than age_in_days, keeps those of one deleted today, and keeps
 every row of the images table (OSSN-0075)."""
-import pathlib
 import shlex
 
 import pytest
-import yaml
 from test_images import GLANCE
 
-from glance_checks import KEYSTONE_TOKEN, run_client
+from glance_checks import KEYSTONE_TOKEN, run_client, suite_pillar
 
-PILLAR = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar" / "single.sls").read_text())
+PILLAR = suite_pillar("single")
 PURGE = PILLAR["glance"]["server"]["db_purge"]
 AGE = PURGE.get("age_in_days", 30)
 TIMER = "glance-db-purge.timer"
@@ -23,7 +21,7 @@ DELETED_IMAGE = KEYSTONE_TOKEN + r"""
 import json, os, urllib.request
 env = os.environ
 token = keystone_token(env["OS_AUTH_URL"], env["OS_USERNAME"], env["OS_PASSWORD"], env["OS_PROJECT_NAME"], 30)
-api = "http://127.0.0.1:9292/v2/images"
+api = env["OS_ENDPOINT"] + "/v2/images"
 
 def call(url, method="GET", body=None):
     req = urllib.request.Request(url, body, {"X-Auth-Token": token, "Content-Type": "application/json"},

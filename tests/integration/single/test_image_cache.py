@@ -11,16 +11,14 @@ driver (sqlite up to 2023.2, centralized_db from 2024.1).
   run of the pruner brings a cache over max_size back under it, and one run
   of the cleaner removes a stalled download and an invalid file, and keeps
   a download still in progress."""
-import pathlib
 import uuid
 
 import pytest
-import yaml
 from test_images import GLANCE
 
-from glance_checks import KEYSTONE_TOKEN, assert_private, read_ini, run_client
+from glance_checks import KEYSTONE_TOKEN, assert_private, read_ini, run_client, suite_pillar
 
-PILLAR = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar" / "single.sls").read_text())
+PILLAR = suite_pillar("single")
 CACHE = PILLAR["glance"]["server"]["image_cache"]
 MAX_SIZE = CACHE["max_size"]
 MiB = 1024 * 1024

@@ -10,7 +10,6 @@ import time
 import uuid
 
 import pytest
-import yaml
 
 from glance_checks import (
     ABORTED_UPLOAD,
@@ -23,9 +22,11 @@ from glance_checks import (
     count_log_matches,
     file_digests,
     glance_client,
+    local_api,
     read_ini,
     run_client,
     seeding_state,
+    suite_pillar,
     wait_listening,
 )
 from tempest_checks import glance_major
@@ -39,7 +40,7 @@ GLANCE = {
     "OS_PROJECT_NAME": "service",
     "OS_USER_DOMAIN_NAME": "Default",
     "OS_PROJECT_DOMAIN_NAME": "Default",
-    "OS_ENDPOINT": "http://127.0.0.1:9292",
+    "OS_ENDPOINT": local_api(suite_pillar("single")["glance"]["server"]),
 }
 # What tests/pillar/single.sls declares, as Glance should show it.
 SEEDED = {
@@ -72,7 +73,7 @@ def test_property_protections_hold_for_a_member_not_for_the_admin(host):
     and options; a member may neither set nor change the protected property
     but reads it, the admin sets it; other properties stay open (Tempest's
     members set theirs)."""
-    pillar = yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]
+    pillar = suite_pillar("single")["glance"]
     [rule] = pillar["server"]["property_protection"]["rules"]
     api = read_ini(host, API_CONF)
     assert api.get("DEFAULT", "property_protection_file") == "/etc/glance/property-protections.conf"
@@ -81,7 +82,7 @@ def test_property_protections_hold_for_a_member_not_for_the_admin(host):
     assert protections.sections() == [rule["property"], ".*"]
     assert dict(protections.items(rule["property"])) == {op: ",".join(rule[op])
                                                          for op in ("create", "read", "update", "delete")}
-    seen = run_client(host, admin_env(pillar["bootstrap"], "RegionTwo"),
+    seen = run_client(host, admin_env(pillar["bootstrap"], "RegionTwo", GLANCE["OS_ENDPOINT"]),
                       PROPERTY_PROBE, "x_billing_code")
     assert seen == {"member_create": 403, "member_add": 403, "admin_add": 200, "member_reads": True,
                     "member_update": 403, "admin_create": 201}, seen
@@ -91,9 +92,10 @@ def test_locations_shown_to_the_service_role_only(host):
     """show_image_direct_url and show_multiple_locations are off by default;
     from Glance 29 the location API answers Glance's own service user
     (service role) and refuses a member of a project that sees the image."""
-    bootstrap = yaml.safe_load((PILLAR_DIR / "single.sls").read_text())["glance"]["bootstrap"]
+    bootstrap = suite_pillar("single")["glance"]["bootstrap"]
     [image] = find(host, "Seed list form")  # public
-    assert_locations_guarded(host, GLANCE, admin_env(bootstrap, "RegionTwo"), image["id"], glance_major(host))
+    admin = admin_env(bootstrap, "RegionTwo", GLANCE["OS_ENDPOINT"])
+    assert_locations_guarded(host, GLANCE, admin, image["id"], glance_major(host))
 
 
 @pytest.mark.parametrize("name", SEEDED)

@@ -10,14 +10,12 @@
   first upload of 2 MiB passes (Glance checks the usage before an upload),
   the next upload is refused with 413 and leaves the image queued, and a
   third image is refused at creation."""
-import pathlib
 
 import pytest
-import yaml
 
-from glance_checks import API_CONF, SEND_BODY, admin_env, read_ini, run_client
+from glance_checks import API_CONF, SEND_BODY, admin_env, local_api, read_ini, run_client, suite_pillar
 
-PILLAR = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar" / "single.sls").read_text())
+PILLAR = suite_pillar("single")
 SERVER = PILLAR["glance"]["server"]
 REGION = SERVER["identity"]["region"]
 DEFAULTS = {"image_size_total": 1000, "image_stage_total": 1000, "image_count_total": 100,
@@ -131,7 +129,7 @@ print(json.dumps(result))
 
 @pytest.fixture(scope="module")
 def admin():
-    return admin_env(PILLAR["glance"]["bootstrap"], REGION)
+    return admin_env(PILLAR["glance"]["bootstrap"], REGION, local_api(SERVER))
 
 
 def test_glance_api_reads_its_limits_from_keystone_as_the_glance_user(host, admin):

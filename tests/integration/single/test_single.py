@@ -2,6 +2,7 @@
 (test-only states), then glance.bootstrap and glance with
 tests/pillar/single.sls. Every pillar value asserted where it landed, and
 Glance proven to work through Keystone."""
+import json
 import shlex
 import time
 import urllib.parse
@@ -12,6 +13,7 @@ import yaml
 from glance_checks import (
     ABORTED_UPLOAD,
     API_CONF,
+    UWSGI_INI,
     assert_clean_logs,
     assert_config_valid,
     assert_private,
@@ -21,11 +23,15 @@ from glance_checks import (
     assert_security_guide_checks,
     assert_service_running,
     http_probe,
+    local_api,
     openstack,
     read_ini,
+    suite_pillar,
     wait_listening,
 )
 
+PILLAR = suite_pillar("single")
+SERVER = PILLAR["glance"]["server"]
 DB_PASSWORD = "Gl@nce$db/1:x"
 KEYSTONE_PASSWORD = "Ks$ecret@glance"
 RABBIT_PASSWORD = "R4bbit@pass:word"
@@ -101,24 +107,64 @@ def test_cors_answers_the_pillars_origin_only(host, api):
     assert api.get("cors", "allowed_origin") == "https://dashboard.example.com"
     assert not api.has_section("oslo_middleware")  # not behind a proxy here
     preflight = {"Access-Control-Request-Method": "GET"}
-    allowed = http_probe(host, "http://127.0.0.1:9292/v2/images", "OPTIONS",
+    allowed = http_probe(host, local_api(SERVER) + "/v2/images", "OPTIONS",
                          dict(preflight, Origin="https://dashboard.example.com"))
     assert allowed["headers"].get("access-control-allow-origin") == "https://dashboard.example.com", allowed
     assert allowed["headers"].get("access-control-max-age") == "600", allowed
-    other = http_probe(host, "http://127.0.0.1:9292/v2/images", "OPTIONS",
+    other = http_probe(host, local_api(SERVER) + "/v2/images", "OPTIONS",
                        dict(preflight, Origin="https://elsewhere.example.com"))
     assert "access-control-allow-origin" not in other["headers"], other
 
 
-def test_listening_and_workers(api):
-    assert (api.get("DEFAULT", "bind_host"), api.get("DEFAULT", "bind_port")) == ("0.0.0.0", "9292")
-    assert api.get("DEFAULT", "workers") == "2"
+def test_listening_and_workers(host, api):
+    if PILLAR["glance"].get("lookup", {}).get("api_server") != "uwsgi":
+        assert (api.get("DEFAULT", "bind_host"), api.get("DEFAULT", "bind_port")) == ("0.0.0.0", "9292")
+        assert api.get("DEFAULT", "workers") == "2"
+        return
+    # Under uWSGI its ini holds them, and glance-api.conf none.
+    uwsgi = read_ini(host, UWSGI_INI)
+    socket = "https-socket" if local_api(SERVER).startswith("https:") else "http-socket"
+    assert uwsgi.get("uwsgi", socket).split(",")[0] == "0.0.0.0:9292"
+    assert uwsgi.get("uwsgi", "processes") == "2"
+    assert not {"bind_host", "bind_port", "workers"} & set(api.defaults())
 
 
 def test_policy_rules(host):
     # Exactly the pillar's one rule: users keep deleting their own images.
     rules = yaml.safe_load(host.file("/etc/glance/policy.yaml").content_string)
     assert rules == {"publicize_image": "role:admin"}
+
+
+# Runs on the host: URL, then the CA file; prints how each client fares, as
+# {"with_ca", "without_ca", "plain_http"}: an HTTP status, or the error.
+TLS_PROBE = r"""
+import json, ssl, sys, urllib.error, urllib.request
+url, cafile = sys.argv[1], sys.argv[2]
+
+def attempt(target, context=None):
+    try:
+        return urllib.request.urlopen(target, context=context, timeout=10).status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+print(json.dumps({"with_ca": attempt(url, ssl.create_default_context(cafile=cafile)),
+                  "without_ca": attempt(url, ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)),
+                  "plain_http": attempt(url.replace("https:", "http:", 1))}))
+"""
+
+
+def test_the_api_answers_https_to_a_client_with_the_ca_only(host):
+    ssl = SERVER["bind"].get("ssl") or {}
+    if not ssl.get("enabled"):
+        pytest.skip("bind:ssl is off in this suite's pillar")
+    cmd = host.run(f"python3 -c {shlex.quote(TLS_PROBE)} {local_api(SERVER)}/versions {ssl['cacert_file']}")
+    assert cmd.rc == 0, cmd.stderr
+    seen = json.loads(cmd.stdout)
+    assert seen["with_ca"] in (200, 300), seen
+    assert "CERTIFICATE_VERIFY_FAILED" in str(seen["without_ca"]), seen
+    assert not isinstance(seen["plain_http"], int), seen
 
 
 def test_service_running(host, api):
@@ -146,7 +192,7 @@ def test_config_valid_for_installed_glance(host):
 def test_endpoints_registered_in_region(host, api):
     endpoints = openstack(host, GLANCE, "endpoint list --service image --region RegionTwo")
     assert sorted(e["Interface"] for e in endpoints) == ["admin", "internal", "public"]
-    assert {e["URL"] for e in endpoints} == {"http://127.0.0.1:9292"}
+    assert {e["URL"] for e in endpoints} == set(PILLAR["glance"]["bootstrap"]["identity"]["endpoints"].values())
 
 
 def test_keystone_token_lists_and_publishes_images(host, api):

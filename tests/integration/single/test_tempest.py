@@ -3,13 +3,11 @@ against the converged Glance, with a tempest.conf derived from
 tests/pillar/single.sls and the installed release (see tempest_checks.py).
 Last of the suite's files: Tempest's negative tests leave errors in the
 Glance logs, which test_single.py checks before."""
-import pathlib
 
-import yaml
-
+from glance_checks import suite_pillar
 from tempest_checks import run_image_api
 
-PILLAR = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / "pillar" / "single.sls").read_text())
+PILLAR = suite_pillar("single")
 
 
 def test_tempest_image_api(host, capsys):

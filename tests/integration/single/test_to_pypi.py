@@ -12,7 +12,7 @@ import json
 import shlex
 
 import pytest
-from test_single import GLANCE
+from test_single import GLANCE, SERVER
 
 from glance_checks import (
     assert_config_valid,
@@ -21,8 +21,10 @@ from glance_checks import (
     changed_or_failed,
     failed_first,
     glance_client,
+    local_api,
     salt_call,
     service_command,
+    serving_venv,
     wait_listening,
 )
 from tempest_checks import platform_name
@@ -30,7 +32,8 @@ from tempest_checks import platform_name
 # Per platform: (the packages' release, the PyPI release it moves to).
 MOVES = {"debian-13": ("2025.1", "2026.1")}
 REMOVED_STATE = "glance-server-install-pypi-distribution-glance-pkg-removed"
-LOCAL_API = dict(GLANCE, OS_ENDPOINT="http://127.0.0.1:9292")
+LOCAL_API = dict(GLANCE, OS_ENDPOINT=local_api(SERVER))
+TLS = LOCAL_API["OS_ENDPOINT"].startswith("https:")
 IMAGES_SQL = ("SELECT id, status, size, checksum, os_hash_value FROM images WHERE deleted = 0 "
               "ORDER BY id")
 
@@ -78,7 +81,11 @@ def test_the_packages_go_once_the_virtualenv_serves(host, moved):
 
 def test_glance_api_runs_from_the_releases_virtualenv(host, moved):
     _, release = MOVES[platform_name(host)]
-    assert f"path=/opt/glance/{release}/bin/uwsgi" in service_command(host)
+    assert serving_venv(host) == f"/opt/glance/{release}"
+    # With TLS the distribution's uWSGI serves it (pyuwsgi has no OpenSSL),
+    # still on HTTPS; else the virtualenv's own.
+    uwsgi = "/usr/bin/uwsgi" if TLS else f"/opt/glance/{release}/bin/uwsgi"
+    assert f"path={uwsgi} " in service_command(host)
     assert host.service("glance-api").is_enabled
     assert_schema_current(host, f"/opt/glance/{release}/bin/glance-manage")
     assert_config_valid(host, f"/opt/glance/{release}/bin/oslo-config-validator")

@@ -10,6 +10,9 @@ include:
   - test_services.memcached
   - test_services.keystone
   - test_services.image_source
+{%- if salt['pillar.get']('test_services:tls') %}
+  - test_services.tls
+{%- endif %}
 {%- if salt['pillar.get']('test_services:ceph') %}
   - test_services.ceph
 {%- endif %}
