@@ -23,6 +23,7 @@ from glance_checks import (
     assert_security_guide_checks,
     assert_service_running,
     http_probe,
+    keystone_url,
     local_api,
     openstack,
     read_ini,
@@ -36,7 +37,7 @@ DB_PASSWORD = "Gl@nce$db/1:x"
 KEYSTONE_PASSWORD = "Ks$ecret@glance"
 RABBIT_PASSWORD = "R4bbit@pass:word"
 GLANCE = {
-    "OS_AUTH_URL": "http://127.0.0.1:5000/v3",
+    "OS_AUTH_URL": keystone_url(SERVER) + "/v3",
     "OS_IDENTITY_API_VERSION": "3",
     "OS_USERNAME": "glance",
     "OS_PASSWORD": KEYSTONE_PASSWORD,
@@ -74,9 +75,12 @@ def test_database_connection(api):
 
 
 def test_keystone_in_region(api):
+    # Keystone's CA, where the pillar has Keystone on https.
+    cafile = {"cafile": SERVER["identity"]["cacert_file"]} if SERVER["identity"].get("cacert_file") else {}
     assert dict(api.items("keystone_authtoken")) == {
-        "www_authenticate_uri": "http://127.0.0.1:5000",
-        "auth_url": "http://127.0.0.1:5000",
+        **cafile,
+        "www_authenticate_uri": keystone_url(SERVER),
+        "auth_url": keystone_url(SERVER),
         "auth_type": "password",
         "project_domain_name": "Default",
         "user_domain_name": "Default",
@@ -155,11 +159,20 @@ print(json.dumps({"with_ca": attempt(url, ssl.create_default_context(cafile=cafi
 """
 
 
-def test_the_api_answers_https_to_a_client_with_the_ca_only(host):
-    ssl = SERVER["bind"].get("ssl") or {}
-    if not ssl.get("enabled"):
-        pytest.skip("bind:ssl is off in this suite's pillar")
-    cmd = host.run(f"python3 -c {shlex.quote(TLS_PROBE)} {local_api(SERVER)}/versions {ssl['cacert_file']}")
+# Glance's API and Keystone (Security Guide Check-Image-04: TLS for
+# authentication), where the suite's pillar puts them on https, and the one
+# CA bundle the pillar gives Glance's clients.
+HTTPS_SERVICES = {"glance-api": local_api(SERVER) + "/versions", "keystone": keystone_url(SERVER) + "/v3"}
+CLIENT_CA = SERVER["identity"].get("cacert_file") or (SERVER["bind"].get("ssl") or {}).get("cacert_file")
+
+
+@pytest.mark.parametrize("service", HTTPS_SERVICES)
+def test_https_answers_a_client_with_the_ca_only(host, service):
+    url = HTTPS_SERVICES[service]
+    if not url.startswith("https:"):
+        pytest.skip(f"{service} is on plain http in this suite's pillar")
+    assert CLIENT_CA, "https without a CA bundle in the pillar"
+    cmd = host.run(f"python3 -c {shlex.quote(TLS_PROBE)} {url} {CLIENT_CA}")
     assert cmd.rc == 0, cmd.stderr
     seen = json.loads(cmd.stdout)
     assert seen["with_ca"] in (200, 300), seen
