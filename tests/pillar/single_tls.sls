@@ -7,7 +7,9 @@
 # - Keystone on HTTPS (the test_services.keystone fixture follows
 #   identity:protocol): glance-api's token checks, its quota lookups, the
 #   bootstrap and image seeding verify it with the CA, one bundle for both
-#   (identity:cacert_file, so bind:ssl gives none of its own).
+#   (identity:cacert_file, so bind:ssl gives none of its own);
+# - MariaDB offering TLS (the test_services.mariadb fixture follows
+#   database:ssl), and Glance's connection verifying it with the CA.
 glance:
   lookup:
     api_server: uwsgi
@@ -20,6 +22,10 @@ glance:
     identity:
       protocol: https
       cacert_file: /etc/ssl/test-ca/ca.crt
+    database:
+      ssl:
+        enabled: true
+        cacert_file: /etc/ssl/test-ca/ca.crt
   bootstrap:
     identity:
       auth_url: https://127.0.0.1:5000/v3

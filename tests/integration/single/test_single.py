@@ -22,6 +22,7 @@ from glance_checks import (
     assert_secrets_not_on_command_lines,
     assert_security_guide_checks,
     assert_service_running,
+    glance_tool,
     http_probe,
     keystone_url,
     local_api,
@@ -70,8 +71,33 @@ def test_security_guide_checks(host):
 
 
 def test_database_connection(api):
+    tls = SERVER["database"].get("ssl") or {}
     assert api.get("database", "connection") == (
-        "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8")
+        "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8"
+        + (f"&ssl_ca={tls['cacert_file']}" if tls.get("enabled") else ""))
+
+
+# Runs on the host with the Python of the Glance that serves: connects as
+# glance-api.conf's [database] connection does and prints the session's TLS
+# version ("" without TLS).
+DATABASE_TLS = r"""
+import configparser, sqlalchemy
+conf = configparser.RawConfigParser(strict=False)
+conf.read("/etc/glance/glance-api.conf")
+with sqlalchemy.create_engine(conf.get("database", "connection")).connect() as connection:
+    row = connection.execute(sqlalchemy.text("SHOW SESSION STATUS LIKE 'Ssl_version'")).fetchone()
+print(row[1] if row else "")
+"""
+
+
+def test_glance_reaches_the_database_over_tls_when_the_pillar_says(host):
+    python = glance_tool(host, "python3")
+    cmd = host.run(f"{python} -c {shlex.quote(DATABASE_TLS)}")
+    assert cmd.rc == 0, cmd.stderr[-2000:]
+    if (SERVER["database"].get("ssl") or {}).get("enabled"):
+        assert cmd.stdout.strip().startswith("TLSv1."), cmd.stdout
+    else:
+        assert cmd.stdout.strip() == "", cmd.stdout
 
 
 def test_keystone_in_region(api):
