@@ -9,7 +9,9 @@
 #   bootstrap and image seeding verify it with the CA, one bundle for both
 #   (identity:cacert_file, so bind:ssl gives none of its own);
 # - MariaDB offering TLS (the test_services.mariadb fixture follows
-#   database:ssl), and Glance's connection verifying it with the CA.
+#   database:ssl), and Glance's connection verifying it with the CA;
+# - RabbitMQ speaking AMQP over TLS only, on the same port (the
+#   test_services.rabbitmq fixture follows message_queue:ssl).
 glance:
   lookup:
     api_server: uwsgi
@@ -23,6 +25,10 @@ glance:
       protocol: https
       cacert_file: /etc/ssl/test-ca/ca.crt
     database:
+      ssl:
+        enabled: true
+        cacert_file: /etc/ssl/test-ca/ca.crt
+    message_queue:
       ssl:
         enabled: true
         cacert_file: /etc/ssl/test-ca/ca.crt

@@ -129,6 +129,22 @@ def test_messaging_and_notifications(api):
         "rabbit://openstack:R4bbit%40pass%3Aword@127.0.0.1:5672/%2Fopenstack")
     # Bounded: a RabbitMQ that is down must not hold image requests (test_faults.py).
     assert dict(api.items("oslo_messaging_notifications")) == {"driver": "messagingv2", "retry": "1"}
+    tls = SERVER["message_queue"].get("ssl") or {}
+    if tls.get("enabled"):
+        assert (api.get("oslo_messaging_rabbit", "ssl"), api.get("oslo_messaging_rabbit", "ssl_ca_file")) == (
+            "true", tls["cacert_file"])
+    else:
+        assert not api.has_option("oslo_messaging_rabbit", "ssl")
+
+
+def test_rabbitmq_speaks_tls_only_when_the_pillar_says(host):
+    """With message_queue:ssl on, RabbitMQ's only AMQP listener is TLS, so
+    the notifications the other tests see went over it."""
+    listeners = host.run("rabbitmq-diagnostics -q listeners")
+    assert listeners.rc == 0, listeners.stderr
+    amqp = [line for line in listeners.stdout.splitlines() if "protocol: amqp" in line]
+    tls = (SERVER["message_queue"].get("ssl") or {}).get("enabled")
+    assert amqp and all(("amqp/ssl" in line) == bool(tls) for line in amqp), listeners.stdout
 
 
 def test_cors_answers_the_pillars_origin_only(host, api):
