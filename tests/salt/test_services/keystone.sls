@@ -210,7 +210,8 @@ test-services-keystone-running:
 
 {#- A probe, not http.wait_for_successful_query: that state never succeeds
     under test=True and waits its whole timeout in every dry run. #}
-{%- set keystone_probe = "python3 -c \"import urllib.request; urllib.request.urlopen('" ~ base_url ~ "/v3', timeout=5)\"" %}
+{%- set keystone_probe = "python3 -c \"import urllib.request; urllib.request.urlopen('" ~ ('https' if https else 'http')
+                          ~ "://127.0.0.1:" ~ identity.get('port', 5000) ~ "/v3', timeout=5)\"" %}
 test-services-keystone-answers:
   cmd.run:
     - name: for attempt in $(seq 90); do {{ keystone_probe }} && exit 0; sleep 2; done; exit 1
