@@ -43,6 +43,7 @@ def check(glance, given):
     check_database(glance["server"]["database"], glance["features"])
     check_identity(glance["server"]["identity"])
     check_messaging(glance)
+    check_client_tls(glance["server"])
     check_cache(glance["server"].get("cache") or {})
     check_stores(glance, given)
     check_ceph(glance["server"]["ceph"])
@@ -158,6 +159,34 @@ def check_identity(identity):
         for key in ("host", "password"):
             if not identity.get(key):
                 raise Invalid(f"identity:{key}", "is required with identity engine keystone")
+
+
+def check_client_tls(srv):
+    """TLS to Keystone, the database and RabbitMQ: a switch, and a CA (an
+    absolute path) only with it on, since a CA for a plain connection is
+    half a configuration: most likely the switch was forgotten."""
+    identity = srv["identity"]
+    if identity.get("protocol") not in ("http", "https"):
+        raise Invalid("identity:protocol", f"expected http or https, got {identity.get('protocol')}")
+    services = [("identity", "Keystone", identity.get("protocol") == "https", identity)]
+    for key, name in (("database", "the database"), ("message_queue", "RabbitMQ")):
+        ssl = srv[key].get("ssl")
+        if ssl is None:
+            continue
+        if not isinstance(ssl, dict):
+            raise Invalid(f"{key}:ssl", f"expected a mapping of enabled and cacert_file, got {ssl}")
+        if not isinstance(ssl.get("enabled", False), bool):
+            raise Invalid(f"{key}:ssl:enabled", f"expected true or false, got {ssl.get('enabled')}")
+        services.append((f"{key}:ssl", name, ssl.get("enabled", False), ssl))
+    for key, name, on, settings in services:
+        cafile = settings.get("cacert_file")
+        if cafile is None:
+            continue
+        if not isinstance(cafile, str) or not cafile.startswith("/"):
+            raise Invalid(f"{key}:cacert_file", f"expected an absolute path, got {cafile}")
+        if not on:
+            switch = "identity:protocol to https" if key == "identity" else f"{key}:enabled to true"
+            raise Invalid(f"{key}:cacert_file", f"a CA for {name} without TLS: set {switch}, or leave the CA out")
 
 
 def check_messaging(glance):

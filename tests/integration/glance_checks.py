@@ -133,13 +133,20 @@ def local_api(server):
 LOCAL = "local"
 
 
+def keystone_url(server):
+    """Keystone's base URL in a suite's glance:server pillar (identity:
+    protocol, host and port)."""
+    identity = server["identity"]
+    return f"{identity.get('protocol', 'http')}://{identity['host']}:{identity.get('port', 5000)}"
+
+
 def glance_user_env(server, endpoint=LOCAL):
     """OS_* settings for the openstack client as the glance service user of
     a suite's glance:server pillar (Keystone v3), talking to ENDPOINT (LOCAL:
     local_api(server); None: the catalog's)."""
     identity = server["identity"]
     settings = {
-        "OS_AUTH_URL": f"http://{identity['host']}:{identity.get('port', 5000)}/v3",
+        "OS_AUTH_URL": keystone_url(server) + "/v3",
         "OS_IDENTITY_API_VERSION": "3",
         "OS_USERNAME": identity["user"],
         "OS_PASSWORD": identity["password"],

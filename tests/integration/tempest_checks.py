@@ -311,11 +311,11 @@ def derive_conf(server, bootstrap, api, major, http_image):
         "validation": {"run_validation": False},
     }
     ssl = (server.get("bind") or {}).get("ssl") or {}
-    if ssl.get("enabled"):
-        # The API's certificate verified, with the suite's CA (else the
-        # system's CAs).
-        conf["identity"].update({"disable_ssl_certificate_validation": False,
-                                 "ca_certificates_file": ssl.get("cacert_file") or SYSTEM_CA_BUNDLE})
+    if ssl.get("enabled") or identity["auth_url"].startswith("https:"):
+        # Certificates verified, with the suite's CA (the one bundle the
+        # pillar gives Glance's clients; else the system's CAs).
+        ca = server["identity"].get("cacert_file") or ssl.get("cacert_file") or SYSTEM_CA_BUNDLE
+        conf["identity"].update({"disable_ssl_certificate_validation": False, "ca_certificates_file": ca})
     return conf
 
 

@@ -143,10 +143,35 @@ CASES = {
         "glance:server:bind:ssl:enabled: glance-api's eventlet server has no TLS (version 2025.1): "
         "set glance:lookup:api_server to uwsgi, or terminate TLS in a proxy in front"),
     "api ca beside keystone's": (
-        server(version="2026.2", identity=dict(KEYSTONE, cacert_file="/etc/ssl/ca.pem"),
+        server(version="2026.2", identity=dict(KEYSTONE, protocol="https", cacert_file="/etc/ssl/ca.pem"),
                bind={"ssl": {"enabled": True, "cert": CERT, "key": KEY, "cacert": CERT}}),
         "glance:server:bind:ssl:cacert: image seeding verifies Glance and Keystone with one CA bundle: give one "
         "file with both CAs as identity:cacert_file and leave bind:ssl:cacert out"),
+    "keystone protocol unknown": (
+        server(identity=dict(KEYSTONE, protocol="tls")),
+        "glance:server:identity:protocol: expected http or https, got tls"),
+    "keystone ca on http": (
+        server(identity=dict(KEYSTONE, cacert_file="/etc/ssl/ca.pem")),
+        "glance:server:identity:cacert_file: a CA for Keystone without TLS: set identity:protocol to https, "
+        "or leave the CA out"),
+    "keystone ca relative": (
+        server(identity=dict(KEYSTONE, protocol="https", cacert_file="ca.pem")),
+        "glance:server:identity:cacert_file: expected an absolute path, got ca.pem"),
+    "database ca without tls": (
+        server(database={"host": "db", "password": "pw", "ssl": {"cacert_file": "/etc/ssl/ca.pem"}}),
+        "glance:server:database:ssl:cacert_file: a CA for the database without TLS: set database:ssl:enabled "
+        "to true, or leave the CA out"),
+    "database ssl not a mapping": (
+        server(database={"host": "db", "password": "pw", "ssl": True}),
+        "glance:server:database:ssl: expected a mapping of enabled and cacert_file, got True"),
+    "rabbitmq ca without tls": (
+        server(message_queue={"host": "mq", "user": "u", "password": "p",
+                              "ssl": {"enabled": False, "cacert_file": "/etc/ssl/ca.pem"}}),
+        "glance:server:message_queue:ssl:cacert_file: a CA for RabbitMQ without TLS: set message_queue:ssl:enabled "
+        "to true, or leave the CA out"),
+    "rabbitmq ssl switch not a bool": (
+        server(message_queue={"host": "mq", "user": "u", "password": "p", "ssl": {"enabled": "yes"}}),
+        "glance:server:message_queue:ssl:enabled: expected true or false, got yes"),
     "unknown database engine": (
         server(database={"engine": "oracle", "host": "db", "password": "pw"}),
         "glance:server:database:engine: unknown database engine oracle; expected mysql, postgresql or sqlite"),

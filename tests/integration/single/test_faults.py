@@ -28,6 +28,7 @@ from glance_checks import (
     file_digests,
     glance_client,
     glance_user_env,
+    keystone_url,
     salt_call,
     salt_call_command,
     salt_call_shown,
@@ -41,7 +42,7 @@ SERVER = suite_pillar("single")["glance"]["server"]
 SECRETS = [SERVER["database"]["password"], SERVER["identity"]["password"], SERVER["message_queue"]["password"]]
 GLANCE = glance_user_env(SERVER)
 SOURCE_DIR = "/srv/image-source"
-KEYSTONE_URL = f"http://{SERVER['identity']['host']}:{SERVER['identity']['port']}"
+KEYSTONE_URL = keystone_url(SERVER)
 
 
 def main_pid(host, unit):
@@ -153,12 +154,13 @@ def test_apply_after_keystone_is_back_seeds_the_image(host, keystone_down):
     assert digests == file_digests(host, f"{SOURCE_DIR}/pattern.raw")
 
 
-# Runs on the host with the password on stdin: creates, uploads (1 MiB) and
-# deletes COUNT images named PREFIX-<n>; prints the seconds each took.
+# Runs on the host with the password on stdin, with COUNT, PREFIX, Glance's
+# and Keystone's URLs: creates, uploads (1 MiB) and deletes COUNT images
+# named PREFIX-<n>; prints the seconds each took.
 IMAGE_ROUND_TRIPS = KEYSTONE_TOKEN + r"""
 import json, sys, time, urllib.request
 count, prefix, api = int(sys.argv[1]), sys.argv[2], sys.argv[3] + "/v2/images"
-token = keystone_token("http://127.0.0.1:5000/v3", "glance", sys.stdin.read(), "service", 30)
+token = keystone_token(sys.argv[4] + "/v3", "glance", sys.stdin.read(), "service", 30)
 
 def call(url, method="GET", data=None, ctype="application/json"):
     req = urllib.request.Request(url, data, {"X-Auth-Token": token, "Content-Type": ctype}, method=method)
@@ -179,7 +181,8 @@ print(json.dumps(took))
 
 def image_round_trips(host, count, prefix):
     cmd = host.run(f"printf '%s' {shlex.quote(SERVER['identity']['password'])} | "
-                   f"python3 -c {shlex.quote(IMAGE_ROUND_TRIPS)} {count} {prefix} {GLANCE['OS_ENDPOINT']}")
+                   f"python3 -c {shlex.quote(IMAGE_ROUND_TRIPS)} {count} {prefix} "
+                   f"{GLANCE['OS_ENDPOINT']} {KEYSTONE_URL}")
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
     return json.loads(cmd.stdout.strip().splitlines()[-1])
 

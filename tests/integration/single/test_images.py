@@ -22,6 +22,7 @@ from glance_checks import (
     count_log_matches,
     file_digests,
     glance_client,
+    keystone_url,
     local_api,
     read_ini,
     run_client,
@@ -34,7 +35,7 @@ from tempest_checks import glance_major
 SOURCE_DIR = "/srv/image-source"
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
 GLANCE = {
-    "OS_AUTH_URL": "http://127.0.0.1:5000/v3",
+    "OS_AUTH_URL": keystone_url(suite_pillar("single")["glance"]["server"]) + "/v3",
     "OS_USERNAME": "glance",
     "OS_PASSWORD": "Ks$ecret@glance",
     "OS_PROJECT_NAME": "service",

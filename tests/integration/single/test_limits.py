@@ -13,7 +13,16 @@
 
 import pytest
 
-from glance_checks import API_CONF, SEND_BODY, admin_env, local_api, read_ini, run_client, suite_pillar
+from glance_checks import (
+    API_CONF,
+    SEND_BODY,
+    admin_env,
+    keystone_url,
+    local_api,
+    read_ini,
+    run_client,
+    suite_pillar,
+)
 
 PILLAR = suite_pillar("single")
 SERVER = PILLAR["glance"]["server"]
@@ -138,11 +147,13 @@ def test_glance_api_reads_its_limits_from_keystone_as_the_glance_user(host, admi
     oslo_limit = dict(api.items("oslo_limit"))
     credentials = {key: oslo_limit.pop(key) for key in ("auth_url", "auth_type", "username", "password",
                                                         "user_domain_name", "system_scope")}
-    assert credentials == {"auth_url": "http://127.0.0.1:5000", "auth_type": "password", "username": "glance",
+    assert credentials == {"auth_url": keystone_url(SERVER), "auth_type": "password", "username": "glance",
                            "password": SERVER["identity"]["password"].replace("$", "$$"),
                            "user_domain_name": "Default", "system_scope": "all"}
     keystone = run_client(host, admin, KEYSTONE_LIMITS, REGION)
-    assert oslo_limit == {"endpoint_id": keystone["endpoint"]["id"]}
+    # Keystone's CA, where the pillar has Keystone on https.
+    cafile = {"cafile": SERVER["identity"]["cacert_file"]} if SERVER["identity"].get("cacert_file") else {}
+    assert oslo_limit == {"endpoint_id": keystone["endpoint"]["id"], **cafile}
 
 
 def test_keystone_holds_the_registered_limits_and_the_system_reader(host, admin):

@@ -22,7 +22,9 @@ from glance_checks import (
     assert_secrets_not_on_command_lines,
     assert_security_guide_checks,
     assert_service_running,
+    glance_tool,
     http_probe,
+    keystone_url,
     local_api,
     openstack,
     read_ini,
@@ -36,7 +38,7 @@ DB_PASSWORD = "Gl@nce$db/1:x"
 KEYSTONE_PASSWORD = "Ks$ecret@glance"
 RABBIT_PASSWORD = "R4bbit@pass:word"
 GLANCE = {
-    "OS_AUTH_URL": "http://127.0.0.1:5000/v3",
+    "OS_AUTH_URL": keystone_url(SERVER) + "/v3",
     "OS_IDENTITY_API_VERSION": "3",
     "OS_USERNAME": "glance",
     "OS_PASSWORD": KEYSTONE_PASSWORD,
@@ -69,14 +71,42 @@ def test_security_guide_checks(host):
 
 
 def test_database_connection(api):
+    tls = SERVER["database"].get("ssl") or {}
     assert api.get("database", "connection") == (
-        "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8")
+        "mysql+pymysql://glance:Gl%40nce%24db%2F1%3Ax@127.0.0.1:3306/glance?charset=utf8"
+        + (f"&ssl_ca={tls['cacert_file']}" if tls.get("enabled") else ""))
+
+
+# Runs on the host with the Python of the Glance that serves: connects as
+# glance-api.conf's [database] connection does and prints the session's TLS
+# version ("" without TLS).
+DATABASE_TLS = r"""
+import configparser, sqlalchemy
+conf = configparser.RawConfigParser(strict=False)
+conf.read("/etc/glance/glance-api.conf")
+with sqlalchemy.create_engine(conf.get("database", "connection")).connect() as connection:
+    row = connection.execute(sqlalchemy.text("SHOW SESSION STATUS LIKE 'Ssl_version'")).fetchone()
+print(row[1] if row else "")
+"""
+
+
+def test_glance_reaches_the_database_over_tls_when_the_pillar_says(host):
+    python = glance_tool(host, "python3")
+    cmd = host.run(f"{python} -c {shlex.quote(DATABASE_TLS)}")
+    assert cmd.rc == 0, cmd.stderr[-2000:]
+    if (SERVER["database"].get("ssl") or {}).get("enabled"):
+        assert cmd.stdout.strip().startswith("TLSv1."), cmd.stdout
+    else:
+        assert cmd.stdout.strip() == "", cmd.stdout
 
 
 def test_keystone_in_region(api):
+    # Keystone's CA, where the pillar has Keystone on https.
+    cafile = {"cafile": SERVER["identity"]["cacert_file"]} if SERVER["identity"].get("cacert_file") else {}
     assert dict(api.items("keystone_authtoken")) == {
-        "www_authenticate_uri": "http://127.0.0.1:5000",
-        "auth_url": "http://127.0.0.1:5000",
+        **cafile,
+        "www_authenticate_uri": keystone_url(SERVER),
+        "auth_url": keystone_url(SERVER),
         "auth_type": "password",
         "project_domain_name": "Default",
         "user_domain_name": "Default",
@@ -99,6 +129,22 @@ def test_messaging_and_notifications(api):
         "rabbit://openstack:R4bbit%40pass%3Aword@127.0.0.1:5672/%2Fopenstack")
     # Bounded: a RabbitMQ that is down must not hold image requests (test_faults.py).
     assert dict(api.items("oslo_messaging_notifications")) == {"driver": "messagingv2", "retry": "1"}
+    tls = SERVER["message_queue"].get("ssl") or {}
+    if tls.get("enabled"):
+        assert (api.get("oslo_messaging_rabbit", "ssl"), api.get("oslo_messaging_rabbit", "ssl_ca_file")) == (
+            "true", tls["cacert_file"])
+    else:
+        assert not api.has_option("oslo_messaging_rabbit", "ssl")
+
+
+def test_rabbitmq_speaks_tls_only_when_the_pillar_says(host):
+    """With message_queue:ssl on, RabbitMQ's only AMQP listener is TLS, so
+    the notifications the other tests see went over it."""
+    listeners = host.run("rabbitmq-diagnostics -q listeners")
+    assert listeners.rc == 0, listeners.stderr
+    amqp = [line for line in listeners.stdout.splitlines() if "protocol: amqp" in line]
+    tls = (SERVER["message_queue"].get("ssl") or {}).get("enabled")
+    assert amqp and all(("amqp/ssl" in line) == bool(tls) for line in amqp), listeners.stdout
 
 
 def test_cors_answers_the_pillars_origin_only(host, api):
@@ -155,11 +201,20 @@ print(json.dumps({"with_ca": attempt(url, ssl.create_default_context(cafile=cafi
 """
 
 
-def test_the_api_answers_https_to_a_client_with_the_ca_only(host):
-    ssl = SERVER["bind"].get("ssl") or {}
-    if not ssl.get("enabled"):
-        pytest.skip("bind:ssl is off in this suite's pillar")
-    cmd = host.run(f"python3 -c {shlex.quote(TLS_PROBE)} {local_api(SERVER)}/versions {ssl['cacert_file']}")
+# Glance's API and Keystone (Security Guide Check-Image-04: TLS for
+# authentication), where the suite's pillar puts them on https, and the one
+# CA bundle the pillar gives Glance's clients.
+HTTPS_SERVICES = {"glance-api": local_api(SERVER) + "/versions", "keystone": keystone_url(SERVER) + "/v3"}
+CLIENT_CA = SERVER["identity"].get("cacert_file") or (SERVER["bind"].get("ssl") or {}).get("cacert_file")
+
+
+@pytest.mark.parametrize("service", HTTPS_SERVICES)
+def test_https_answers_a_client_with_the_ca_only(host, service):
+    url = HTTPS_SERVICES[service]
+    if not url.startswith("https:"):
+        pytest.skip(f"{service} is on plain http in this suite's pillar")
+    assert CLIENT_CA, "https without a CA bundle in the pillar"
+    cmd = host.run(f"python3 -c {shlex.quote(TLS_PROBE)} {url} {CLIENT_CA}")
     assert cmd.rc == 0, cmd.stderr
     seen = json.loads(cmd.stdout)
     assert seen["with_ca"] in (200, 300), seen

@@ -6,7 +6,10 @@
 # pillar (glance:bootstrap:identity, glance:server:identity), served on
 # port 5000 by the package's own service. Debian runs the Keystone API under
 # uWSGI (keystone.service starts /etc/init.d/keystone systemd-start, which
-# execs uwsgi with /etc/keystone/keystone-uwsgi.ini on :5000).
+# execs uwsgi with /etc/keystone/keystone-uwsgi.ini on :5000). With
+# glance:server:identity:protocol https, on HTTPS: the package's init script
+# serves https-socket when /etc/keystone/ssl holds a key and a certificate,
+# here those the test_services.tls fixture makes.
 {%- set ks = salt['pillar.get']('test_services:keystone', {}) %}
 {%- set db = ks.get('database', {}) %}
 {%- set db_name = db.get('name', 'keystone') %}
@@ -14,7 +17,11 @@
 {%- set identity = salt['pillar.get']('glance:server:identity', {}) %}
 {%- set bootstrap = salt['pillar.get']('glance:bootstrap:identity', {}) %}
 {%- set region = identity.get('region', 'RegionOne') %}
-{%- set public_url = 'http://%s:%s/v3/' | format(identity.get('host', '127.0.0.1'), identity.get('port', 5000)) %}
+{%- set https = identity.get('protocol') == 'https' %}
+{%- set base_url = '%s://%s:%s' | format('https' if https else 'http', identity.get('host', '127.0.0.1'),
+                                         identity.get('port', 5000)) %}
+{%- set public_url = base_url ~ '/v3/' %}
+{%- set tls_dir = salt['pillar.get']('test_services:tls:dir', '/etc/ssl/test-ca') %}
 {%- set socket = '/run/mysqld/mysqld.sock' %}
 {#- Used as it is: see tests/pillar/services.sls for the characters allowed. #}
 {%- set connection = 'mysql+pymysql://%s:%s@localhost/%s?unix_socket=%s' | format(
@@ -23,6 +30,9 @@
 include:
   - test_services.mariadb
   - test_services.memcached
+{%- if https %}
+  - test_services.tls
+{%- endif %}
 
 test-services-keystone-database:
   mysql_database.present:
@@ -161,6 +171,27 @@ test-services-keystone-bootstrap:
       - cmd: test-services-keystone-fernet-setup
       - cmd: test-services-keystone-credential-setup
 
+{%- if https %}
+
+{#- Where the package's init script looks: the first *.pem of ssl/private
+    and the first *.crt of ssl/public. #}
+{%-   for kind, source, name, mode in [('private', 'server.key', 'keystone.pem', '0600'),
+                                        ('public', 'server.crt', 'keystone.crt', '0644')] %}
+
+test-services-keystone-tls-{{ kind }}:
+  file.copy:
+    - name: /etc/keystone/ssl/{{ kind }}/{{ name }}
+    - source: {{ tls_dir }}/{{ source }}
+    - makedirs: true
+    - user: keystone
+    - group: keystone
+    - mode: '{{ mode }}'
+    - require:
+      - pkg: test-services-keystone-installed
+      - cmd: test-services-tls-server-cert
+{%-   endfor %}
+{%- endif %}
+
 test-services-keystone-running:
   service.running:
     - name: keystone
@@ -172,13 +203,22 @@ test-services-keystone-running:
     - watch:
       - file: test-services-keystone-config
       - file: test-services-keystone-uwsgi-processes
+{%- if https %}
+      - file: test-services-keystone-tls-private
+      - file: test-services-keystone-tls-public
+{%- endif %}
 
 {#- A probe, not http.wait_for_successful_query: that state never succeeds
     under test=True and waits its whole timeout in every dry run. #}
-{%- set keystone_probe = "python3 -c \"import urllib.request; urllib.request.urlopen('http://127.0.0.1:" ~ identity.get('port', 5000) ~ "/v3', timeout=5)\"" %}
+{%- set keystone_probe = "python3 -c \"import urllib.request; urllib.request.urlopen('" ~ ('https' if https else 'http')
+                          ~ "://127.0.0.1:" ~ identity.get('port', 5000) ~ "/v3', timeout=5)\"" %}
 test-services-keystone-answers:
   cmd.run:
     - name: for attempt in $(seq 90); do {{ keystone_probe }} && exit 0; sleep 2; done; exit 1
     - unless: {{ keystone_probe }}
     - require:
       - service: test-services-keystone-running
+{%- if https %}
+      # The host's clients verify Keystone with the system's CAs.
+      - cmd: test-services-tls-ca-trusted
+{%- endif %}

@@ -9,7 +9,11 @@
 # replicated site's server does: then Glance's online schema upgrade (db
 # expand and contract create and drop triggers) needs
 # log_bin_trust_function_creators, set here the way such a site sets it.
+# With glance:server:database:ssl on, the server also offers TLS, with the
+# certificate the test_services.tls fixture makes.
 {%- set bootstrap = salt['pillar.get']('glance:bootstrap:database', {}) %}
+{%- set tls = salt['pillar.get']('glance:server:database:ssl:enabled', False) %}
+{%- set tls_dir = salt['pillar.get']('test_services:tls:dir', '/etc/ssl/test-ca') %}
 {%- set remote_root = bootstrap.get('admin_password') %}
 {%- set socket = '/run/mysqld/mysqld.sock' %}
 
@@ -17,6 +21,9 @@
 # formula's glance.salt_deps.mysql brings them, as for its bootstrap.
 include:
   - glance.salt_deps.mysql
+{%- if tls %}
+  - test_services.tls
+{%- endif %}
 
 test-services-mariadb-installed:
   pkg.installed:
@@ -35,8 +42,26 @@ test-services-mariadb-config:
         log_bin = mysql-bin
         log_bin_trust_function_creators = 1
 {%- endif %}
+{%- if tls %}
+        ssl_cert = {{ tls_dir }}/server.crt
+        ssl_key = /etc/mysql/test-services-tls.key
+        ssl_ca = {{ tls_dir }}/ca.crt
+{%- endif %}
     - require:
       - pkg: test-services-mariadb-installed
+{%- if tls %}
+
+test-services-mariadb-tls-key:
+  file.copy:
+    - name: /etc/mysql/test-services-tls.key
+    - source: {{ tls_dir }}/server.key
+    - user: mysql
+    - group: mysql
+    - mode: '0600'
+    - require:
+      - pkg: test-services-mariadb-installed
+      - cmd: test-services-tls-server-cert
+{%- endif %}
 
 test-services-mariadb-running:
   service.running:
@@ -44,6 +69,9 @@ test-services-mariadb-running:
     - enable: true
     - watch:
       - file: test-services-mariadb-config
+{%- if tls %}
+      - file: test-services-mariadb-tls-key
+{%- endif %}
 {%- if remote_root %}
 
 test-services-mariadb-remote-admin-present:

@@ -9,8 +9,12 @@
 # virtual host. Passwords reach rabbitmqctl through the environment and
 # standard input, never on a command line. The node is chosen with
 # RABBITMQ_NODENAME: with -n, RabbitMQ 4.0's rabbitmqctl never finishes
-# reading a password from standard input.
+# reading a password from standard input. With message_queue:ssl on (one
+# node only), the node speaks AMQP over TLS only, on the pillar's port, with
+# the certificate the test_services.tls fixture makes.
 {%- set mq = salt['pillar.get']('glance:server:message_queue', {}) %}
+{%- set tls = (mq.get('ssl') or {}).get('enabled', False) %}
+{%- set tls_dir = salt['pillar.get']('test_services:tls:dir', '/etc/ssl/test-ca') %}
 {%- set members = mq.get('members') or [{'host': mq.get('host', '127.0.0.1'), 'port': mq.get('port', 5672)}] %}
 {%- set ports = [] %}
 {%- for member in members %}
@@ -33,6 +37,12 @@
                        'unit': 'rabbitmq-server-' ~ port, 'port': port}) %}
 {%- endfor %}
 
+{%- if tls %}
+
+include:
+  - test_services.tls
+{%- endif %}
+
 test-services-rabbitmq-installed:
   pkg.installed:
     - name: rabbitmq-server
@@ -43,11 +53,40 @@ test-services-rabbitmq-env:
     - mode: '0644'
     - contents: |
         # Managed by the test_services.rabbitmq fixture.
-{%- if loopback_only %}
+{%- if loopback_only and not tls %}
         NODE_IP_ADDRESS=127.0.0.1
 {%- endif %}
     - require:
       - pkg: test-services-rabbitmq-installed
+{%- if tls %}
+
+test-services-rabbitmq-tls-key:
+  file.copy:
+    - name: /etc/rabbitmq/test-services-tls.key
+    - source: {{ tls_dir }}/server.key
+    - user: rabbitmq
+    - group: rabbitmq
+    - mode: '0600'
+    - require:
+      - pkg: test-services-rabbitmq-installed
+      - cmd: test-services-tls-server-cert
+
+test-services-rabbitmq-tls-config:
+  file.managed:
+    - name: /etc/rabbitmq/rabbitmq.conf
+    - mode: '0644'
+    - contents: |
+        # Managed by the test_services.rabbitmq fixture: AMQP over TLS only.
+        listeners.tcp = none
+        listeners.ssl.default = {{ '127.0.0.1:' if loopback_only else '' }}{{ mq.get('port', 5672) }}
+        ssl_options.cacertfile = {{ tls_dir }}/ca.crt
+        ssl_options.certfile = {{ tls_dir }}/server.crt
+        ssl_options.keyfile = /etc/rabbitmq/test-services-tls.key
+        ssl_options.verify = verify_none
+        ssl_options.fail_if_no_peer_cert = false
+    - require:
+      - pkg: test-services-rabbitmq-installed
+{%- endif %}
 {%- for node in nodes %}
 {%-   if node.port is defined %}
 
@@ -104,6 +143,10 @@ test-services-rabbitmq-{{ node.id }}-running:
     - enable: true
     - watch:
       - file: test-services-rabbitmq-env
+{%-   if tls %}
+      - file: test-services-rabbitmq-tls-key
+      - file: test-services-rabbitmq-tls-config
+{%-   endif %}
 {%-   if node.port is defined %}
       - file: test-services-rabbitmq-{{ node.id }}-unit
     - require:
