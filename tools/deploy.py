@@ -253,10 +253,12 @@ def how_to_use(pillar):
     url = formula_derive().api_endpoint(address, port, "https" if ssl.get("enabled") else "http")
     say(f"Glance API: {url} (listening on {address}:{port})")
     identity = server.get("identity") or {}
+    # The one CA bundle the pillar gives Glance's clients: Keystone's (then
+    # covering the API too), else the API's own.
+    cacert = identity.get("cacert_file") or (ssl.get("cacert_file") if ssl.get("enabled") else None)
     if not identity or identity.get("engine") == "noauth":
         say("No Keystone: Glance trusts every caller, so keep it on a trusted address. Try:")
-        cacert = f"--cacert {ssl['cacert_file']} " if ssl.get("enabled") and ssl.get("cacert_file") else ""
-        say(f"  curl -s {cacert}{url}/v2/images")
+        say(f"  curl -s {f'--cacert {cacert} ' if cacert else ''}{url}/v2/images")
         if not shutil.which("curl"):
             say("(curl is not installed here: apt-get install curl, or dnf install curl)")
         return
@@ -275,8 +277,8 @@ def how_to_use(pillar):
         "OS_REGION_NAME": identity.get("region", "RegionOne"),
         "OS_IMAGE_API_VERSION": "2",
     }
-    if ssl.get("enabled") and ssl.get("cacert_file"):
-        settings["OS_CACERT"] = ssl["cacert_file"]
+    if cacert:
+        settings["OS_CACERT"] = cacert
     openrc.touch(mode=0o600)
     openrc.write_text("".join(f"export {key}='{value}'\n" for key, value in settings.items()))
     say(f"Keystone's administrator credentials are in {openrc.relative_to(REPO)} (readable by root only). Try:")

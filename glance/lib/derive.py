@@ -84,6 +84,10 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     derive_messaging(glance, srv, server)
     derive_notification(glance, srv, server)
     derive_stores(glance, server)
+    # Before the install: with TLS, PyPI installs run the distribution's uWSGI.
+    glance["api_ssl"] = None
+    if isinstance(srv.get("bind"), dict):
+        derive_api_ssl(glance, srv["bind"])
     derive_install(glance, srv, releases, grains)
     from_pypi = (glance.get("install") or {}).get("method") == "pypi"
     glance["uwsgi"]["wsgi_module"] = bool(features["wsgi_module"] and (
@@ -92,9 +96,7 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     derive_image_cache(glance, srv)
     if isinstance(srv.get("ceph"), dict) and isinstance(srv["ceph"].get("mon_host"), str):
         srv["ceph"]["mon_host"] = [srv["ceph"]["mon_host"]]
-    glance["api_ssl"] = None
     if isinstance(srv.get("bind"), dict):
-        derive_api_ssl(glance, srv["bind"])
         glance["api_endpoint"] = api_endpoint(srv["bind"].get("address", ""), srv["bind"].get("port"),
                                               "https" if glance["api_ssl"] else "http")
     # Skipped when building images: glance:server:manage_services false, or
@@ -128,8 +130,7 @@ def derive_install(glance, srv, releases, grains):
     python_version = str(pypi["python_version_by_osfinger"].get(grains.get("osfinger"), pypi["python_version"]))
     venv = f"{pypi['root']}/{glance['version']}"
     release = releases.get("pypi", {}).get(glance["version"])
-    bind = srv.get("bind") if isinstance(srv.get("bind"), dict) else {}
-    tls_uwsgi = pypi["tls_uwsgi"] if isinstance(bind.get("ssl"), dict) and bind["ssl"].get("enabled") is True else None
+    tls_uwsgi = pypi["tls_uwsgi"] if glance["api_ssl"] else None
     requirements = [f"glance=={release['glance']}" if release else "glance",
                     *([] if tls_uwsgi else [pypi["uwsgi"]]), *pypi["requirements"]]
     library = pypi["libraries"].get((srv.get("database") or {}).get("engine"))
@@ -163,11 +164,9 @@ def derive_install(glance, srv, releases, grains):
         "metadefs_dir": f"{venv}/etc/glance/metadefs",
         "api_server": "uwsgi",
     })
-    if tls_uwsgi:
-        glance["uwsgi"].update({"binary": tls_uwsgi["binary"], "plugin": tls_uwsgi["plugin"], "virtualenv": venv,
-                                "manage_unit": True})
-    else:
-        glance["uwsgi"].update({"binary": f"{venv}/bin/uwsgi", "plugin": None, "manage_unit": True})
+    served_by = ({"binary": tls_uwsgi["binary"], "plugin": tls_uwsgi["plugin"], "virtualenv": venv} if tls_uwsgi
+                 else {"binary": f"{venv}/bin/uwsgi", "plugin": None})
+    glance["uwsgi"].update(served_by, manage_unit=True)
 
 
 def derive_database(srv, given):

@@ -45,3 +45,16 @@ def test_the_openrc_names_the_ca_with_keystone(deploy, capsys):
     assert "export OS_CACERT='/etc/ssl/ca.crt'\n" in openrc.read_text()
     assert openrc.stat().st_mode & 0o777 == 0o600
     assert "secret" not in capsys.readouterr().out
+
+
+def test_keystones_ca_is_the_clients_bundle(deploy):
+    """With Keystone on https the pillar's identity:cacert_file is the one
+    bundle Glance's clients verify both with (bind:ssl then gives none)."""
+    pillar = {"glance": {
+        "server": {"bind": {"address": "0.0.0.0", "port": 9292,
+                            "ssl": {"enabled": True, "cert_file": "/etc/ssl/g.crt", "key_file": "/etc/ssl/g.key"}},
+                   "identity": {"engine": "keystone", "protocol": "https", "host": "127.0.0.1",
+                                "cacert_file": "/etc/ssl/both-ca.crt"}},
+        "bootstrap": {"identity": {"admin_password": "secret", "auth_url": "https://127.0.0.1:5000/v3"}}}}
+    deploy.how_to_use(pillar)
+    assert "export OS_CACERT='/etc/ssl/both-ca.crt'\n" in (deploy.DEPLOY_DIR / "openrc").read_text()
