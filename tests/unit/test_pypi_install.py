@@ -35,10 +35,11 @@ def test_suite_pillar_installs_the_release_with_what_it_implies(render):
     assert (module, function) == ("glance_venv", "installed")
     assert venv["name"] == "/opt/glance/2026.2"
     assert venv["python"] == "/usr/bin/python3"
-    # MySQL's driver and keystonemiddleware's memcached client, as the
-    # pillar's database and token cache need them.
+    # MySQL's driver and keystonemiddleware's memcached clients, as the
+    # pillar's database and token cache (over TLS: oslo.cache's binary
+    # client) need them.
     assert venv["requirements"] == ["glance==33.0.0", "pyuwsgi==2.0.30.post1", "glance_store[cinder]", "PyMySQL",
-                                    "python-memcached"]
+                                    "python-memcached", "python-binary-memcached"]
     assert venv["constraints"] == "/opt/glance/2026.2.constraints.txt"
     assert venv["no_binary"] == ["simplegeneric"]
     assert venv["link_modules"] == ["rados", "rbd"]

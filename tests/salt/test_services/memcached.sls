@@ -2,9 +2,22 @@
 # vim: ft=sls
 #
 # Test fixture: memcached from the distribution, listening on all addresses
-# when glance:server:cache lists a member that is not the loopback.
+# when glance:server:cache lists a member that is not the loopback. With
+# glance:server:cache:ssl on, that listener speaks TLS only, with the
+# certificate of the test_services.tls fixture, and Keystone's own cache
+# (whose client has no TLS) gets a plain listener on the loopback, port
+# 11212.
 {%- set members = salt['pillar.get']('glance:server:cache:members', []) %}
 {%- set remote = members | rejectattr('host', 'in', ['127.0.0.1', 'localhost']) | list %}
+{%- set address = '0.0.0.0' if remote else '127.0.0.1' %}
+{%- set tls = salt['pillar.get']('glance:server:cache:ssl:enabled', False) %}
+{%- set tls_dir = salt['pillar.get']('test_services:tls:dir', '/etc/ssl/test-ca') %}
+{%- set tls_key = '/etc/memcached-test-services-tls.key' %}
+{%- if tls %}
+
+include:
+  - test_services.tls
+{%- endif %}
 
 test-services-memcached-installed:
   pkg.installed:
@@ -14,10 +27,32 @@ test-services-memcached-listen:
   file.replace:
     - name: /etc/memcached.conf
     - pattern: '^-l .*$'
-    - repl: '-l {{ '0.0.0.0' if remote else '127.0.0.1' }}'
+    - repl: '-l {{ address ~ ':11211,notls:127.0.0.1:11212' if tls else address }}'
     - append_if_not_found: true
     - require:
       - pkg: test-services-memcached-installed
+{%- if tls %}
+
+test-services-memcached-tls-key:
+  file.copy:
+    - name: {{ tls_key }}
+    - source: {{ tls_dir }}/server.key
+    - user: memcache
+    - group: memcache
+    - mode: '0600'
+    - require:
+      - pkg: test-services-memcached-installed
+      - cmd: test-services-tls-server-cert
+
+test-services-memcached-tls:
+  file.replace:
+    - name: /etc/memcached.conf
+    - pattern: '^-Z.*$'
+    - repl: '-Z -o ssl_chain_cert={{ tls_dir }}/server.crt,ssl_key={{ tls_key }}'
+    - append_if_not_found: true
+    - require:
+      - pkg: test-services-memcached-installed
+{%- endif %}
 
 test-services-memcached-running:
   service.running:
@@ -25,3 +60,7 @@ test-services-memcached-running:
     - enable: true
     - watch:
       - file: test-services-memcached-listen
+{%- if tls %}
+      - file: test-services-memcached-tls
+      - file: test-services-memcached-tls-key
+{%- endif %}

@@ -1,0 +1,7 @@
+# The controller of a multi-node suite: its certificate, for the name the
+# other nodes reach it by, signed by the suite's shared CA (test_ca.sls)
+# in the test_services.tls fixture.
+test_services:
+  tls:
+    names:
+      - controller
