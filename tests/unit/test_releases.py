@@ -182,6 +182,8 @@ def test_uwsgi_by_lookup_on_older_release_loads_the_script(render):
     assert uwsgi["wsgi-file"] == "/usr/bin/glance-wsgi-api"
     assert "module" not in uwsgi
     assert uwsgi["processes"] == "3"
+    # The distribution's requests trusts the host's CA bundle already.
+    assert "env" not in uwsgi
     api = rendered.ini(API)
     assert not api.has_option("DEFAULT", "bind_host")
     unit = rendered.text("/etc/systemd/system/glance-api.service")

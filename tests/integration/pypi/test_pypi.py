@@ -262,3 +262,34 @@ def test_token_cache_speaks_tls_to_memcached(host, api):
     keys = [line.split()[0] for line in memcached_exchange(host, "lru_crawler metadump all",
                                                            ssl["cacert_file"]).splitlines()]
     assert any(key.startswith("key=tokens%2F") for key in keys), keys[:20]
+
+
+# The virtualenv's requests against a TLS server of the suite (the
+# controller's memcached: its certificate is from the suite's CA): prints
+# SSLError when the certificate is refused, else "verified" (the handshake
+# passed; memcached then answers no HTTP).
+REQUESTS_VERIFY = r"""
+import sys, requests
+try:
+    requests.get("https://%s:%s/" % (sys.argv[1], sys.argv[2]), timeout=10)
+    print("verified")
+except requests.exceptions.SSLError:
+    print("SSLError")
+except requests.exceptions.RequestException:
+    print("verified")
+"""
+
+
+def test_glance_api_trusts_the_hosts_ca_bundle(host, api):
+    """requests in a virtualenv trusts certifi's bundle, not the host's:
+    glance-api's uWSGI sets REQUESTS_CA_BUNDLE to the host's, where the
+    site's CA is (here the suite's, which test_services.tls added). With
+    it, a server that CA signed verifies; without it, it is refused."""
+    bundle = "/etc/ssl/certs/ca-certificates.crt"
+    assert read_ini(host, UWSGI_INI).get("uwsgi", "env") == f"REQUESTS_CA_BUNDLE={bundle}"
+    cache = SERVER["cache"]["members"][0]
+    script = f"{VENV}/bin/python -c {shlex.quote(REQUESTS_VERIFY)} {cache['host']} {cache['port']}"
+    trusted = host.run(f"env REQUESTS_CA_BUNDLE={bundle} {script}")
+    assert (trusted.rc, trusted.stdout.strip()) == (0, "verified"), trusted.stdout + trusted.stderr
+    default = host.run(f"env -u REQUESTS_CA_BUNDLE {script}")
+    assert (default.rc, default.stdout.strip()) == (0, "SSLError"), default.stdout + default.stderr
