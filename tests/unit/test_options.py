@@ -595,9 +595,9 @@ def test_each_node_names_itself_for_a_proxied_import(render):
     """One pillar for every API node: {minion} becomes the node's id."""
     pillar = load_pillar("cluster")
     rendered = render("debian-13", pillar)
-    assert pillar["glance"]["server"]["worker_self_reference_url"] == "http://{minion}:9292"
+    assert pillar["glance"]["server"]["worker_self_reference_url"] == "https://{minion}:9292"
     api = rendered.ini(API)
-    assert api.get("DEFAULT", "worker_self_reference_url") == f"http://{rendered.minion_id}:9292"
+    assert api.get("DEFAULT", "worker_self_reference_url") == f"https://{rendered.minion_id}:9292"
 
 
 def test_no_proxied_import_unless_the_pillar_asks(render):
