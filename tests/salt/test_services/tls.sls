@@ -108,10 +108,10 @@ test-services-tls-ca-trusted:
     - onchanges:
       - file: test-services-tls-ca-trusted
 
-{%- if names and salt['pillar.get']('glance:server:bind:ssl:enabled') %}
+{%- if names and salt['pillar.get']('glance:server:bind:ssl:key_file') == dir ~ '/glance-api.key' %}
 
 # The key as the glance group reads it (uWSGI runs as glance), once the
-# packages have made the group.
+# packages have made the group, where the pillar's bind:ssl names it.
 test-services-tls-key-for-glance:
   file.copy:
     - name: {{ dir }}/glance-api.key
