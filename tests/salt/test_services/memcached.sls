@@ -12,7 +12,6 @@
 {%- set address = '0.0.0.0' if remote else '127.0.0.1' %}
 {%- set tls = salt['pillar.get']('glance:server:cache:ssl:enabled', False) %}
 {%- set tls_dir = salt['pillar.get']('test_services:tls:dir', '/etc/ssl/test-ca') %}
-{%- set tls_key = '/etc/memcached-test-services-tls.key' %}
 {%- if tls %}
 
 include:
@@ -33,25 +32,27 @@ test-services-memcached-listen:
       - pkg: test-services-memcached-installed
 {%- if tls %}
 
-test-services-memcached-tls-key:
-  file.copy:
-    - name: {{ tls_key }}
-    - source: {{ tls_dir }}/server.key
-    - user: memcache
-    - group: memcache
-    - mode: '0600'
-    - require:
-      - pkg: test-services-memcached-installed
-      - cmd: test-services-tls-server-cert
-
+# One option a line: Debian's wrapper passes the rest of a line as the
+# option's value. memcached reads the key as root before it drops to its
+# user, and its unit leaves root no CAP_DAC_OVERRIDE: the key stays root's.
 test-services-memcached-tls:
   file.replace:
     - name: /etc/memcached.conf
-    - pattern: '^-Z.*$'
-    - repl: '-Z -o ssl_chain_cert={{ tls_dir }}/server.crt,ssl_key={{ tls_key }}'
+    - pattern: '^-Z$'
+    - repl: '-Z'
     - append_if_not_found: true
     - require:
       - pkg: test-services-memcached-installed
+
+test-services-memcached-tls-certificate:
+  file.replace:
+    - name: /etc/memcached.conf
+    - pattern: '^-o ssl_chain_cert=.*$'
+    - repl: '-o ssl_chain_cert={{ tls_dir }}/server.crt,ssl_key={{ tls_dir }}/server.key'
+    - append_if_not_found: true
+    - require:
+      - file: test-services-memcached-tls
+      - cmd: test-services-tls-server-cert
 {%- endif %}
 
 test-services-memcached-running:
@@ -62,5 +63,5 @@ test-services-memcached-running:
       - file: test-services-memcached-listen
 {%- if tls %}
       - file: test-services-memcached-tls
-      - file: test-services-memcached-tls-key
+      - file: test-services-memcached-tls-certificate
 {%- endif %}
