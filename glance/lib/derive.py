@@ -139,6 +139,8 @@ def derive_install(glance, srv, releases, grains):
     cache = srv.get("cache") if isinstance(srv.get("cache"), dict) else {}
     if cache.get("members") and (srv.get("identity") or {}).get("engine") == "keystone":
         requirements.append(pypi["libraries"]["memcached"])
+        if (cache.get("ssl") or {}).get("enabled"):
+            requirements.append(pypi["libraries"]["memcached_tls"])
     build = install.get("build") or []
     paste_source = f"{venv}/etc/glance/glance-api-paste.ini"
     paste_in_config_dir = bool(release and release.get("paste_in_config_dir"))

@@ -44,7 +44,7 @@ def check(glance, given):
     check_identity(glance["server"]["identity"])
     check_messaging(glance)
     check_client_tls(glance["server"])
-    check_cache(glance["server"].get("cache") or {})
+    check_cache(glance["server"].get("cache") or {}, glance)
     check_stores(glance, given)
     check_ceph(glance["server"]["ceph"])
     check_policy_and_config(glance["server"])
@@ -162,15 +162,15 @@ def check_identity(identity):
 
 
 def check_client_tls(srv):
-    """TLS to Keystone, the database and RabbitMQ: a switch, and a CA (an
+    """TLS to Keystone, the database, RabbitMQ and memcached: a switch, and a CA (an
     absolute path) only with it on, since a CA for a plain connection is
     half a configuration: most likely the switch was forgotten."""
     identity = srv["identity"]
     if identity.get("protocol") not in ("http", "https"):
         raise Invalid("identity:protocol", f"expected http or https, got {identity.get('protocol')}")
     services = [("identity", "Keystone", identity.get("protocol") == "https", identity)]
-    for key, name in (("database", "the database"), ("message_queue", "RabbitMQ")):
-        ssl = srv[key].get("ssl")
+    for key, name in (("database", "the database"), ("message_queue", "RabbitMQ"), ("cache", "memcached")):
+        ssl = (srv.get(key) or {}).get("ssl")
         if ssl is None:
             continue
         if not isinstance(ssl, dict):
@@ -216,10 +216,17 @@ def check_messaging(glance):
         raise Invalid("notification", "notifications need glance:server:message_queue")
 
 
-def check_cache(cache):
-    """The token cache (memcached) and its optional protection."""
+def check_cache(cache, glance):
+    """The token cache (memcached) and its optional protection: MAC or
+    encryption of what is cached, TLS on the wire."""
     if cache.get("members") is not None and not is_list(cache["members"]):
         raise Invalid("cache:members", "expected a list of {host, port}")
+    if (cache.get("ssl") or {}).get("enabled"):
+        if not cache.get("members"):
+            raise Invalid("cache:ssl:enabled", "TLS to memcached needs the servers: give cache:members")
+        if not glance["features"]["memcache_tls"]:
+            raise Invalid("cache:ssl:enabled", f"keystonemiddleware speaks TLS to memcached from 2025.2 (Glance 31); "
+                          f"version {glance['version']} has no memcache_tls_enabled")
     security = cache.get("security") or {}
     if security.get("enabled"):
         if not security.get("secret_key"):

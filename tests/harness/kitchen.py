@@ -44,7 +44,12 @@ class Node:
         harness may start it from an image with those services' packages
         (images.ensure_services_image)."""
         states = self.states()
-        return bool(states) and all(s == SERVICE_STATES or s.startswith(SERVICE_STATES + ".") for s in states)
+        return bool(states) and self.fixture_states() == states
+
+    def fixture_states(self):
+        """The test services among the node's states (a Glance node's: what a
+        site's own configuration leaves on it, such as its CA)."""
+        return [s for s in self.states() if s == SERVICE_STATES or s.startswith(SERVICE_STATES + ".")]
 
     def states(self, saltenv="base"):
         """The SLS names the top file assigns to this node."""

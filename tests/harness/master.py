@@ -26,7 +26,7 @@ import time
 import yaml
 
 from .podman import PodmanError, exec_, podman
-from .salt import StateRun, _short
+from .salt import StateRun, _short, state_apply
 
 ORCHESTRATE_KEY = "glance_orchestrate"
 DEPLOY = "glance.orchestrate.deploy"
@@ -308,6 +308,25 @@ def orchestrate(deployment, master, nodes, label, sls=DEPLOY, test=False, pillar
     return runs
 
 
+def apply_fixtures(converge, nodes, label, test=False):
+    """{node name: StateRun} of the minions' own test fixtures (the
+    test_services.* of their state tops, a site's configuration that the
+    orchestration builds on), each applied on its minion with salt-call
+    --local, before the orchestration of LABEL."""
+    dep = converge.deployment
+    return {node.name: state_apply(dep.container(node), node.name, label, test=test, env_vars=dep.salt_env(),
+                                   sls=node.fixture_states())
+            for node in nodes if node.fixture_states()}
+
+
+def record_with_fixtures(converge, fixtures, runs):
+    """Each minion's orchestration RUNS, after its FIXTURES run, as the
+    node's one run of the label."""
+    for run in runs.values():
+        fixture = fixtures.get(run.node)
+        converge.record(fixture.followed_by(run) if fixture else run)
+
+
 def protocol(converge):
     """The two-apply protocol of a group driven through its master: the
     master node's own states locally, the minions by the orchestration.
@@ -335,8 +354,8 @@ def protocol(converge):
         for skipped, skipped_test in labels[1:]:
             converge.apply(master, skipped, test=skipped_test)
         return
-    for run in orchestrate(dep, master, nodes, "first apply").values():
-        converge.record(run)
+    fixtures = apply_fixtures(converge, nodes, "first apply")
+    record_with_fixtures(converge, fixtures, orchestrate(dep, master, nodes, "first apply"))
     converge.phase("first apply", time.monotonic() - phase_started)
     for label, test in labels[1:]:
         # The master node's own apply first, then the orchestration, as in
@@ -346,6 +365,6 @@ def protocol(converge):
         # check failed); until that is understood, one after the other.
         phase_started = time.monotonic()
         converge.apply(master, label, test=test)
-        for run in orchestrate(dep, master, nodes, label, test=test).values():
-            converge.record(run)
+        fixtures = apply_fixtures(converge, nodes, label, test=test)
+        record_with_fixtures(converge, fixtures, orchestrate(dep, master, nodes, label, test=test))
         converge.phase(label, time.monotonic() - phase_started)

@@ -18,6 +18,13 @@ class StateRun:
     errors: list  # render/compile errors, or why the output was unusable
     raw: str  # the JSON as printed, for the secret check only; never shown
 
+    def followed_by(self, other):
+        """This run and OTHER, one after the other on the same node, as one
+        run of the same label."""
+        return StateRun(node=self.node, label=self.label, retcode=self.retcode or other.retcode,
+                        seconds=self.seconds + other.seconds, states={**self.states, **other.states},
+                        errors=self.errors + other.errors, raw=self.raw + "\n" + other.raw)
+
     def failed(self):
         """[(id, comment)] of states whose result is False."""
         return [(_sid(k, v), _short(v.get("comment"))) for k, v in self._ordered()
@@ -65,11 +72,14 @@ def describe(items):
     return "\n".join(f"  - {sid}: {comment}" for sid, comment in items) or "  (none)"
 
 
-def state_apply(container, node, label, test=False, env_vars=None, timeout=3600, pillar=None):
-    """Highstate of the container's minion (top file from the harness);
-    PILLAR: a pillar override (merged over the suite's)."""
+def state_apply(container, node, label, test=False, env_vars=None, timeout=3600, pillar=None, sls=None):
+    """Highstate of the container's minion (top file from the harness), or
+    the SLS files of the list SLS; PILLAR: a pillar override (merged over
+    the suite's)."""
     args = ["salt-call", "--local", "--retcode-passthrough", "--out=json",
             "--log-level=warning", "state.apply"]
+    if sls:
+        args.append(",".join(sls))
     if test:
         args.append("test=True")
     if pillar:

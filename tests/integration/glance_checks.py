@@ -122,12 +122,16 @@ def suite_pillar(name):
     return _suite_pillar(name)
 
 
+def api_scheme(server):
+    """The scheme of a suite's Glance API (a glance:server pillar): https
+    when bind:ssl is on."""
+    return "https" if ((server.get("bind") or {}).get("ssl") or {}).get("enabled") else "http"
+
+
 def local_api(server):
     """Where clients on a suite's Glance host reach its API (a glance:server
-    pillar): https when bind:ssl is on."""
-    bind = server.get("bind") or {}
-    scheme = "https" if (bind.get("ssl") or {}).get("enabled") else "http"
-    return f"{scheme}://127.0.0.1:{bind.get('port', 9292)}"
+    pillar)."""
+    return f"{api_scheme(server)}://127.0.0.1:{(server.get('bind') or {}).get('port', 9292)}"
 
 
 LOCAL = "local"
@@ -303,6 +307,27 @@ def digests(stream):
             digest.update(chunk)
     return dict({a: d.hexdigest() for a, d in algos.items()}, size=size)
 """
+
+# Runs on the host (python3 -c TLS_PROBE URL CAFILE) and prints how each
+# client fares, {"with_ca", "without_ca", "plain_http"}: an HTTP status, or
+# the error.
+TLS_PROBE = r"""
+import json, ssl, sys, urllib.error, urllib.request
+url, cafile = sys.argv[1], sys.argv[2]
+
+def attempt(target, context=None):
+    try:
+        return urllib.request.urlopen(target, context=context, timeout=10).status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except Exception as error:
+        return f"{type(error).__name__}: {error}"
+
+print(json.dumps({"with_ca": attempt(url, ssl.create_default_context(cafile=cafile)),
+                  "without_ca": attempt(url, ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)),
+                  "plain_http": attempt(url.replace("https:", "http:", 1))}))
+"""
+
 
 # Python source for scripts run on the host: send_body(url, method, headers,
 # body) sends a request with a body and returns (status, body) whatever the
@@ -519,6 +544,18 @@ body = resp.read().decode(errors="replace")
 print(json.dumps({"status": resp.status, "headers": {k.lower(): v for k, v in resp.headers.items()},
                   "body": body}))
 """
+
+
+def assert_https_with_the_ca_only(host, url, cafile):
+    """URL (https) answers a client that verifies it with CAFILE; a client
+    with no CA is refused the certificate, and plain http gets no HTTP
+    answer."""
+    cmd = host.run(f"python3 -c {shlex.quote(TLS_PROBE)} {url} {cafile}")
+    assert cmd.rc == 0, cmd.stderr
+    seen = json.loads(cmd.stdout)
+    assert seen["with_ca"] in (200, 300), seen
+    assert "CERTIFICATE_VERIFY_FAILED" in str(seen["without_ca"]), seen
+    assert not isinstance(seen["plain_http"], int), seen
 
 
 def http_probe(host, url, method="GET", headers=None):

@@ -10,10 +10,16 @@ glance_orchestrate:
   api_nodes:
     - glance-1
     - glance-2
-# HAProxy on the controller (test_services.haproxy) in front of both nodes.
+  # The nodes serve HTTPS (bind:ssl); the master verifies them with the
+  # host's CA bundle, where the suite's CA is.
+  health_url: "https://{minion}:9292/healthcheck"
+# HAProxy on the controller (test_services.haproxy) in front of both nodes,
+# terminating TLS with the controller's certificate (controller_tls.sls)
+# and speaking TLS to the nodes, verified with the suite's CA.
 test_services:
   haproxy:
     port: 9292
+    ssl: true
     backends:
       - glance-1
       - glance-2

@@ -46,6 +46,12 @@ glance:
       members:
         - host: controller
           port: 11211
+      # memcached speaks TLS only there, with the controller's certificate
+      # from the suite's shared CA (test_ca.sls), which the Glance node
+      # gets too.
+      ssl:
+        enabled: true
+        cacert_file: /etc/ssl/test-ca/ca.crt
     storage:
       engine: rbd
       user: glance

@@ -30,9 +30,10 @@ def test_the_masters_pillar_top_gives_each_minion_its_suites_files(tmp_path):
     root = master.write_master_pillar(tmp_path, group, master.master_node(group), REPO)
     top = yaml.safe_load((root / "top.sls").read_text())["base"]
     assert top == {
-        "controller_master": ["cluster", "services", "services_ceph", "cluster_orchestrate"],
-        "glance-1": ["cluster"],
-        "glance-2": ["cluster", "cluster_secondary"],
+        "controller_master": ["cluster", "services", "services_ceph", "cluster_orchestrate", "test_ca",
+                              "controller_tls"],
+        "glance-1": ["cluster", "test_ca"],
+        "glance-2": ["cluster", "cluster_secondary", "test_ca"],
     }
     for names in top.values():
         for name in names:

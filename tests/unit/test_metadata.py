@@ -36,6 +36,8 @@ CLUSTER_PARAMS = {
     "rabbitmq_openstack_password": "Cluster$mq@pw",
     "ceph_mon_address": "controller",
     "glance_ceph_client_key": "AQAyoghrZFnpMRAAqNR3MbUnsfIg2d82hMJVQA==",
+    **{f"glance_api_ssl_{key}": value
+       for key, value in load_pillar("cluster")["glance"]["server"]["bind"]["ssl"].items() if key != "enabled"},
 }
 
 

@@ -379,6 +379,26 @@ def test_memcached_and_keystone_tls_absent_unless_set(render):
         assert key not in authtoken, key
 
 
+def test_memcached_over_tls_from_2025_2(render):
+    pillar = load_pillar("single")
+    pillar["glance"]["server"]["version"] = "2025.2"
+    pillar["glance"]["server"]["cache"]["ssl"] = {"enabled": True, "cacert_file": "/etc/ssl/certs/mc-ca.pem"}
+    rendered = render("debian-13", pillar)
+    authtoken = options(rendered.ini(API), "keystone_authtoken")
+    assert authtoken["memcache_tls_enabled"] == "true"
+    assert authtoken["memcache_tls_cafile"] == "/etc/ssl/certs/mc-ca.pem"
+    # keystonemiddleware speaks TLS only through the advanced pool.
+    assert authtoken["memcache_use_advanced_pool"] == "true"
+    assert "python3-binary-memcached" in rendered.function("glance-server-install-pkg-installed")[2]["pkgs"]
+    # Without the switch: none of it.
+    del pillar["glance"]["server"]["cache"]["ssl"]
+    rendered = render("debian-13", pillar)
+    authtoken = options(rendered.ini(API), "keystone_authtoken")
+    for key in ["memcache_tls_enabled", "memcache_tls_cafile", "memcache_use_advanced_pool"]:
+        assert key not in authtoken, key
+    assert "python3-binary-memcached" not in rendered.function("glance-server-install-pkg-installed")[2]["pkgs"]
+
+
 def test_cluster_lists_memcached_and_members(render):
     api = render("debian-13", load_pillar("cluster")).ini(API)
     assert api.get("keystone_authtoken", "memcached_servers") == "controller:11211"
@@ -575,9 +595,9 @@ def test_each_node_names_itself_for_a_proxied_import(render):
     """One pillar for every API node: {minion} becomes the node's id."""
     pillar = load_pillar("cluster")
     rendered = render("debian-13", pillar)
-    assert pillar["glance"]["server"]["worker_self_reference_url"] == "http://{minion}:9292"
+    assert pillar["glance"]["server"]["worker_self_reference_url"] == "https://{minion}:9292"
     api = rendered.ini(API)
-    assert api.get("DEFAULT", "worker_self_reference_url") == f"http://{rendered.minion_id}:9292"
+    assert api.get("DEFAULT", "worker_self_reference_url") == f"https://{rendered.minion_id}:9292"
 
 
 def test_no_proxied_import_unless_the_pillar_asks(render):

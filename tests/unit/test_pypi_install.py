@@ -35,10 +35,11 @@ def test_suite_pillar_installs_the_release_with_what_it_implies(render):
     assert (module, function) == ("glance_venv", "installed")
     assert venv["name"] == "/opt/glance/2026.2"
     assert venv["python"] == "/usr/bin/python3"
-    # MySQL's driver and keystonemiddleware's memcached client, as the
-    # pillar's database and token cache need them.
+    # MySQL's driver and keystonemiddleware's memcached clients, as the
+    # pillar's database and token cache (over TLS: oslo.cache's binary
+    # client) need them.
     assert venv["requirements"] == ["glance==33.0.0", "pyuwsgi==2.0.30.post1", "glance_store[cinder]", "PyMySQL",
-                                    "python-memcached"]
+                                    "python-memcached", "python-binary-memcached"]
     assert venv["constraints"] == "/opt/glance/2026.2.constraints.txt"
     assert venv["no_binary"] == ["simplegeneric"]
     assert venv["link_modules"] == ["rados", "rbd"]
@@ -56,6 +57,8 @@ def test_the_service_runs_the_virtualenvs_uwsgi(render):
     ini = rendered.ini("/etc/glance/glance-api-uwsgi.ini")
     assert ini.get("uwsgi", "module") == "glance.wsgi.api:application"
     assert not ini.has_option("uwsgi", "plugins")
+    # The virtualenv's requests trusts the host's CA bundle, not certifi's.
+    assert ini.get("uwsgi", "env") == "REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt"
     api = rendered.ini("/etc/glance/glance-api.conf")
     assert api.get("paste_deploy", "config_file") == "/opt/glance/2026.2/etc/glance/glance-api-paste.ini"
     assert api.get("paste_deploy", "flavor") == "keystone"
@@ -133,6 +136,8 @@ def test_redhat_uses_python_3_12(render):
     assert packages(rendered) == ["python3.12"]
     unit = rendered.text("/etc/systemd/system/openstack-glance-api.service")
     assert "ExecStart=/opt/glance/2026.2/bin/uwsgi" in unit
+    ini = rendered.ini("/etc/glance/glance-api-uwsgi.ini")
+    assert ini.get("uwsgi", "env") == "REQUESTS_CA_BUNDLE=/etc/pki/tls/certs/ca-bundle.crt"
 
 
 def test_ubuntu_24_04_runs_2025_1(render):

@@ -182,6 +182,8 @@ def test_uwsgi_by_lookup_on_older_release_loads_the_script(render):
     assert uwsgi["wsgi-file"] == "/usr/bin/glance-wsgi-api"
     assert "module" not in uwsgi
     assert uwsgi["processes"] == "3"
+    # The distribution's requests trusts the host's CA bundle already.
+    assert "env" not in uwsgi
     api = rendered.ini(API)
     assert not api.has_option("DEFAULT", "bind_host")
     unit = rendered.text("/etc/systemd/system/glance-api.service")
@@ -248,6 +250,9 @@ PROBES = {
     "db_purge": {"glance": {"server": {"db_purge": {"enabled": True}}}},
     "limits": {"glance": {"server": {"identity": {"host": "keystone", "password": "pw"},
                                      "limits": {"enabled": True}}}},
+    "memcache_tls": {"glance": {"server": {"identity": {"host": "keystone", "password": "pw"},
+                                           "cache": {"members": [{"host": "memcached"}],
+                                                     "ssl": {"enabled": True}}}}},
 }
 
 
@@ -379,6 +384,9 @@ FEATURES = {
     "db_purge": Feature(("liberty", None), "db_purge", _purge_timer),
     "keystone_limits": Feature(("xena", None), "limits",
                                _written_or_refused("DEFAULT", "use_keystone_limits", "has no unified limits")),
+    "memcache_tls": Feature(("2025.2", None), "memcache_tls",
+                            _written_or_refused("keystone_authtoken", "memcache_tls_enabled",
+                                                "has no memcache_tls_enabled")),
     "bind_in_config": Feature((None, "2026.1"), "single", _has("DEFAULT", "bind_host")),
     "wsgi_module": Feature(("2025.1", None), "uwsgi", _wsgi_module),
     "wsgi_script": Feature((None, "2025.2"), "uwsgi_debian", lambda rendered: not _wsgi_module(rendered)),

@@ -62,7 +62,14 @@ def written_forms(secret):
             urllib.parse.quote(secret, safe="/")}
 
 
-def file_text(rendered, path, args):
+def file_text(rendered, path, args, pillar):
+    """What a file.managed state writes: its contents, the pillar value it
+    names (contents_pillar), or its rendered template."""
+    if "contents_pillar" in args:
+        value = pillar
+        for key in args["contents_pillar"].split(":"):
+            value = value[key]
+        return value
     return args["contents"] if "contents" in args else rendered.text(path)
 
 
@@ -81,7 +88,7 @@ def test_scenario_renders_private_well_formed_files(render, scenario, platform):
         if path.endswith((".conf", ".ini")):
             parser = rendered.ini(path)
             assert parser.sections(), path
-        text = file_text(rendered, path, args)
+        text = file_text(rendered, path, args, pillar)
         held = {secret for secret in secrets(pillar) if any(form in text for form in written_forms(secret))}
         if held:
             assert args.get("show_changes") is False, f"{path} holds a secret but shows its diff"

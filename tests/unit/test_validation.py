@@ -314,6 +314,17 @@ CASES = {
     "cache security without key": (
         server(cache={"members": [{"host": "m"}], "security": {"enabled": True}}),
         "glance:server:cache:security:secret_key: is required when cache:security:enabled is true"),
+    "memcached ca without tls": (
+        server(version="2026.2", cache={"members": [{"host": "m"}], "ssl": {"cacert_file": "/etc/ssl/ca.pem"}}),
+        "glance:server:cache:ssl:cacert_file: a CA for memcached without TLS: set cache:ssl:enabled to true, "
+        "or leave the CA out"),
+    "memcached tls without members": (
+        server(version="2026.2", cache={"ssl": {"enabled": True}}),
+        "glance:server:cache:ssl:enabled: TLS to memcached needs the servers: give cache:members"),
+    "memcached tls before 2025.2": (
+        server(version="2025.1", cache={"members": [{"host": "m"}], "ssl": {"enabled": True}}),
+        "glance:server:cache:ssl:enabled: keystonemiddleware speaks TLS to memcached from 2025.2 (Glance 31); "
+        "version 2025.1 has no memcache_tls_enabled"),
     "images not a list": (
         server(images={"name": "cirros"}),
         "glance:server:images: expected a list of images"),

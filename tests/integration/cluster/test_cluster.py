@@ -14,8 +14,11 @@ import yaml
 from glance_checks import (
     API_CONF,
     KEYSTONE_TOKEN,
+    UWSGI_INI,
+    api_scheme,
     assert_clean_logs,
     assert_config_valid,
+    assert_https_with_the_ca_only,
     assert_one_rbd_store,
     assert_private,
     assert_schema_current,
@@ -24,6 +27,7 @@ from glance_checks import (
     assert_service_running,
     glance_client,
     http_probe,
+    local_api,
     rbd_image_digests,
     read_ini,
     wait_listening,
@@ -66,12 +70,13 @@ GLANCE = {
     "OS_REGION_NAME": "RegionOne",
 }
 # Runs inside a node: uploads this node's probe through the node's own API
-# (127.0.0.1:9292), then downloads every node's probe through it and checks
-# each against the digest recorded at upload. The password comes on stdin.
+# (argv[1], on the loopback), then downloads every node's probe through it
+# and checks each against the digest recorded at upload. The password comes
+# on stdin.
 PROBE = KEYSTONE_TOKEN + r"""
 import hashlib, json, socket, sys, urllib.request
 token = keystone_token("http://controller:5000/v3", "glance", sys.stdin.read(), "service", 30)
-api = "http://127.0.0.1:9292/v2/images"
+api = sys.argv[1] + "/v2/images"
 
 def call(url, method="GET", data=None, ctype="application/json"):
     req = urllib.request.Request(url, data, {"X-Auth-Token": token, "Content-Type": ctype}, method=method)
@@ -92,7 +97,7 @@ for probe in json.load(call(api + "?limit=100"))["images"]:
         body = call(api + "/" + probe["id"] + "/file").read()
         result[probe["name"]] = hashlib.sha256(body).hexdigest() == probe["probe_sha256"]
 namespaces = [ns["namespace"] for ns in
-              json.load(call("http://127.0.0.1:9292/v2/metadefs/namespaces?limit=1000"))["namespaces"]]
+              json.load(call(sys.argv[1] + "/v2/metadefs/namespaces?limit=1000"))["namespaces"]]
 print(json.dumps({"uploaded": name, "downloads": result, "namespaces": namespaces}))
 """
 
@@ -110,23 +115,47 @@ def hostname(host):
 
 def test_links_follow_the_proxys_scheme(host, api):
     """behind_proxy: Glance builds its links from X-Forwarded-Proto (HAProxy
-    terminating TLS sets it), and from the request without it."""
+    terminating TLS sets it), and from the request without it (the node's
+    own scheme)."""
     assert api.get("oslo_middleware", "enable_proxy_headers_parsing") == "true"
     assert not api.has_section("cors")
+    own = api_scheme(SERVER)
+    other = "http" if own == "https" else "https"
 
     def version_links(headers):
-        answer = http_probe(host, "http://127.0.0.1:9292/versions", "GET", headers)
+        answer = http_probe(host, local_api(SERVER) + "/versions", "GET", headers)
         assert answer["status"] == 200, answer
         return {link["href"] for version in json.loads(answer["body"])["versions"] for link in version["links"]}
 
-    proxied = version_links({"X-Forwarded-Proto": "https"})
-    assert proxied and all(href.startswith("https://127.0.0.1:9292/") for href in proxied), proxied
+    proxied = version_links({"X-Forwarded-Proto": other})
+    assert proxied and all(href.startswith(f"{other}://127.0.0.1:9292/") for href in proxied), proxied
     direct = version_links({})
-    assert direct and all(href.startswith("http://127.0.0.1:9292/") for href in direct), direct
+    assert direct and all(href.startswith(f"{own}://127.0.0.1:9292/") for href in direct), direct
 
 
 def test_files_are_private(host):
     assert_private(host, API_CONF)
+
+
+# Where the formula writes bind:ssl's PEM text (root:glance 0640).
+SSL_FILES = {"cert": "/etc/glance/ssl/glance-api.crt", "key": "/etc/glance/ssl/glance-api.key",
+             "cacert": "/etc/glance/ssl/glance-api-ca.crt"}
+
+
+def test_https_from_the_pillars_pem(host, api, hostname):
+    """bind:ssl given as PEM text: the formula wrote each file, root:glance
+    0640, as the pillar gives it, and uWSGI serves the certificate and
+    key; a client verifies the node by its name with the CA written beside
+    them, and one without that CA is refused."""
+    ssl = SERVER["bind"]["ssl"]
+    for key, path in SSL_FILES.items():
+        written = host.file(path)
+        assert (written.user, written.group, written.mode) == ("root", "glance", 0o640), path
+        # Compared, never shown: one of them is a private key.
+        assert written.content_string.strip() == ssl[key].strip(), f"{path} is not the pillar's {key}"
+    socket = read_ini(host, UWSGI_INI).get("uwsgi", "https-socket")
+    assert socket == f"0.0.0.0:9292,{SSL_FILES['cert']},{SSL_FILES['key']},HIGH", socket
+    assert_https_with_the_ca_only(host, f"https://{hostname}:9292/versions", SSL_FILES["cacert"])
 
 
 def test_security_guide_checks(host):
@@ -230,7 +259,7 @@ def test_config_valid_for_installed_glance(host):
 
 @pytest.fixture(scope="module")
 def probe(host, api):
-    cmd = host.run(f"printf '%s' '{GLANCE['OS_PASSWORD']}' | python3 -c '{PROBE}'")
+    cmd = host.run(f"printf '%s' '{GLANCE['OS_PASSWORD']}' | python3 -c '{PROBE}' {local_api(SERVER)}")
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
     return json.loads(cmd.stdout.strip().splitlines()[-1])
 
@@ -256,14 +285,15 @@ def test_upload_here_download_everywhere(probe, hostname):
 
 
 # Runs inside a node: stages an image with glance-direct on this node (its
-# own disk) and asks the other node (argv[1]) to import it: the other node
-# proxies the import here (worker_self_reference_url). Waits until
+# own disk) and asks the other node (argv[1]; argv[2] the nodes' scheme) to
+# import it: the other node proxies the import here
+# (worker_self_reference_url). Waits until
 # the image is active and its import task done, reads it back through the
 # other node, deletes it.
 STAGE_HERE_IMPORT_THERE = KEYSTONE_TOKEN + r"""
 import hashlib, json, os, sys, time, urllib.request
 token = keystone_token("http://controller:5000/v3", "glance", sys.stdin.read(), "service", 30)
-here, there = "http://127.0.0.1:9292/v2/images", "http://%s:9292/v2/images" % sys.argv[1]
+here, there = "%s://127.0.0.1:9292/v2/images" % sys.argv[2], "%s://%s:9292/v2/images" % (sys.argv[2], sys.argv[1])
 
 def call(url, method="GET", data=None, ctype="application/json"):
     req = urllib.request.Request(url, data, {"X-Auth-Token": token, "Content-Type": ctype}, method=method)
@@ -298,9 +328,11 @@ finally:
 def test_glance_direct_staged_here_imports_through_the_other_node(host, api, hostname):
     """Staging is node-local; the other node proxies the import here, to
     this node's worker_self_reference_url."""
-    assert api.get("DEFAULT", "worker_self_reference_url") == f"http://{hostname}:9292"
+    scheme = api_scheme(SERVER)
+    assert api.get("DEFAULT", "worker_self_reference_url") == f"{scheme}://{hostname}:9292"
     other = {"glance-1": "glance-2", "glance-2": "glance-1"}[hostname]
-    cmd = host.run(f"printf '%s' '{GLANCE['OS_PASSWORD']}' | python3 -c '{STAGE_HERE_IMPORT_THERE}' {other}")
+    cmd = host.run(f"printf '%s' '{GLANCE['OS_PASSWORD']}' | python3 -c '{STAGE_HERE_IMPORT_THERE}' {other} "
+                   f"{scheme}")
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
     result = json.loads(cmd.stdout.strip().splitlines()[-1])
     assert (result["status"], result["intact"]) == ("active", True), result
@@ -309,9 +341,9 @@ def test_glance_direct_staged_here_imports_through_the_other_node(host, api, hos
 def test_every_probe_is_an_rbd_image_of_the_controllers_pool(host, probe):
     """Each node's probe, read from Ceph by this node's client, holds the
     data uploaded, and its location is the controller's cluster."""
-    local_api = dict(GLANCE, OS_ENDPOINT="http://127.0.0.1:9292")
+    node_api = dict(GLANCE, OS_ENDPOINT=local_api(SERVER))
     for name in probe["downloads"]:
-        [image] = glance_client(host, local_api, "find", name)
+        [image] = glance_client(host, node_api, "find", name)
         digests = rbd_image_digests(host, RBD, STORAGE["pool"], image["id"])
         assert digests["sha256"] == image["probe_sha256"], name
         assert image["direct_url"] == f"rbd://{FSID}/{STORAGE['pool']}/{image['id']}/snap"
@@ -320,10 +352,10 @@ def test_every_probe_is_an_rbd_image_of_the_controllers_pool(host, probe):
 def test_primary_seeded_the_pillar_image_once(host, api):
     """cluster.sls declares cluster-seed on both nodes; only the primary
     seeds, so there is one image, and this node serves its data."""
-    local_api = dict(GLANCE, OS_ENDPOINT="http://127.0.0.1:9292")
-    images = glance_client(host, local_api, "find", "cluster-seed")
+    node_api = dict(GLANCE, OS_ENDPOINT=local_api(SERVER))
+    images = glance_client(host, node_api, "find", "cluster-seed")
     assert [i["status"] for i in images] == ["active"], images
-    digests = glance_client(host, local_api, "digests", images[0]["id"])
+    digests = glance_client(host, node_api, "digests", images[0]["id"])
     assert digests["sha256"] == SEEDED_SHA256
     assert images[0]["visibility"] == "public"
     # In the controller's pool, whichever node asks.

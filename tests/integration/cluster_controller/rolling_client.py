@@ -11,13 +11,16 @@ import time
 
 import yaml
 
-from glance_checks import KEYSTONE_TOKEN, salt_master_json
+from glance_checks import KEYSTONE_TOKEN, api_scheme, salt_master_json
 
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
 CLUSTER = yaml.safe_load((PILLAR_DIR / "cluster.sls").read_text())["glance"]
 ORCHESTRATE = yaml.safe_load((PILLAR_DIR / "cluster_orchestrate.sls").read_text())
 NODES = ORCHESTRATE["glance_orchestrate"]["api_nodes"]
 PORT = ORCHESTRATE["test_services"]["haproxy"]["port"]
+# The nodes' scheme, HAProxy's too (it terminates TLS when the nodes serve it).
+SCHEME = api_scheme(CLUSTER["server"])
+FRONT = f"{SCHEME}://127.0.0.1:{PORT}"
 SEED = CLUSTER["server"]["images"][0]
 IDENTITY = CLUSTER["server"]["identity"]
 # At most this many requests per client run (it stops earlier when told to).
@@ -34,10 +37,10 @@ STATE_DIR = "/root/rolling-client"
 # appears or MAX requests went. Every failure is recorded with its time.
 CLIENT = KEYSTONE_TOKEN + r"""
 import hashlib, json, os, sys, time, urllib.request
-state, port, max_requests, name, sha256, upload_every = sys.argv[1:7]
+state, front, max_requests, name, sha256, upload_every = sys.argv[1:7]
 password = open(os.path.join(state, "password")).read()
 token = keystone_token("http://controller:5000/v3", "glance", password, "service", 30)
-api = "http://127.0.0.1:%s/v2/images" % port
+api = front + "/v2/images"
 
 def call(url, method="GET", body=None, ctype="application/json"):
     req = urllib.request.Request(url, body, {"X-Auth-Token": token, "Content-Type": ctype}, method=method)
@@ -92,9 +95,9 @@ os.rename(os.path.join(state, "result.json.part"), os.path.join(state, "result.j
 READ_BACK = KEYSTONE_TOKEN + r"""
 import hashlib, json, sys, urllib.request
 password, uploads = sys.stdin.readline().rstrip("\n"), json.loads(sys.stdin.read())
-port = sys.argv[1]
+front = sys.argv[1]
 token = keystone_token("http://controller:5000/v3", "glance", password, "service", 30)
-api = "http://127.0.0.1:%s/v2/images/" % port
+api = front + "/v2/images/"
 
 def call(url, method="GET"):
     req = urllib.request.Request(url, None, {"X-Auth-Token": token}, method=method)
@@ -119,7 +122,7 @@ def healthy(host, seconds=180):
     deadline = time.monotonic() + seconds
     for node in NODES:
         while host.run(f"python3 -c \"import urllib.request; "
-                       f"urllib.request.urlopen('http://{node}:9292/healthcheck', timeout=5)\"").rc != 0:
+                       f"urllib.request.urlopen('{SCHEME}://{node}:9292/healthcheck', timeout=5)\"").rc != 0:
             assert time.monotonic() < deadline, f"{node}'s healthcheck does not answer"
             time.sleep(1)
     time.sleep(3)
@@ -135,7 +138,7 @@ def run_client(host, action):
     host.run("systemctl reset-failed glance-rolling-client 2>/dev/null || true")
     started = host.run("systemd-run --unit=glance-rolling-client --collect python3 -c "
                        + shlex.quote(CLIENT) + " " + shlex.join(
-                           [STATE_DIR, str(PORT), str(MAX_REQUESTS), SEED["name"], SEED["checksums"]["sha256"],
+                           [STATE_DIR, FRONT, str(MAX_REQUESTS), SEED["name"], SEED["checksums"]["sha256"],
                             str(UPLOAD_EVERY)]))
     assert started.rc == 0, started.stderr
     deadline = time.monotonic() + 60
@@ -159,7 +162,7 @@ def read_back_uploads(host, uploads):
     """{image id: "intact" or what differs} of the client's UPLOADS, read
     through HAProxy; the images are deleted then."""
     stdin = IDENTITY["password"] + "\n" + json.dumps(uploads)
-    cmd = host.run(f"python3 -c {shlex.quote(READ_BACK)} {PORT} <<'EOF'\n{stdin}\nEOF")
+    cmd = host.run(f"python3 -c {shlex.quote(READ_BACK)} {FRONT} <<'EOF'\n{stdin}\nEOF")
     assert cmd.rc == 0, cmd.stdout + cmd.stderr
     return json.loads(cmd.stdout.strip().splitlines()[-1])
 

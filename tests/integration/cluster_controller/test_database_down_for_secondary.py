@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from glance_checks import require_salt_master, salt_master_json
+from rolling_client import SCHEME
 
 PILLAR_DIR = pathlib.Path(__file__).resolve().parents[2] / "pillar"
 DATABASE = yaml.safe_load((PILLAR_DIR / "cluster.sls").read_text())["glance"]["server"]["database"]
@@ -92,7 +93,7 @@ def test_the_next_apply_starts_glance_api_and_the_node_serves(host, database_dow
     assert changed == ["glance-server-service-glance-api-running"], changed
     assert api_state(host) == "active"
     # Served to the controller, as HAProxy reaches it.
-    url = f"http://{SECONDARY}:9292/healthcheck"
+    url = f"{SCHEME}://{SECONDARY}:9292/healthcheck"
     probe = f"python3 -c \"import urllib.request; urllib.request.urlopen('{url}', timeout=5)\""
     deadline = time.monotonic() + 90
     while host.run(probe).rc != 0:

@@ -38,7 +38,10 @@ def master(host):
 
 
 def workers(host):
-    return on_nodes(host, "sed -n 's/^workers *= *//p' /etc/glance/glance-api.conf")
+    """{node: glance-api's worker count}: glance-api.conf's workers under
+    eventlet, the uWSGI ini's processes under uWSGI."""
+    return on_nodes(host, "cat /etc/glance/glance-api-uwsgi.ini 2>/dev/null | sed -n 's/^processes *= *//p'; "
+                          "sed -n 's/^workers *= *//p' /etc/glance/glance-api.conf")
 
 
 def restart_windows(before, after):

@@ -23,9 +23,10 @@ import json
 
 import pytest
 
-from glance_checks import require_salt_master, salt_master_json
+from glance_checks import UWSGI_INI, require_salt_master, salt_master_json
 from rolling_client import (
     NODES,
+    SCHEME,
     api_service,
     assert_uploads_read_back,
     healthy,
@@ -130,8 +131,16 @@ def report(capsys, label, upgrade):
 
 
 def assert_serves_from_its_virtualenv(host, release):
+    """The wheel's uWSGI in the release's virtualenv, or with HTTPS the
+    distribution's uWSGI loading that virtualenv (the pyuwsgi wheel has no
+    TLS)."""
+    loaded = on_nodes(host, f"sed -n 's/^virtualenv *= *//p' {UWSGI_INI}")
     for node, command in serving(host).items():
-        assert f"path=/opt/glance/{release}/bin/uwsgi" in command, (node, command)
+        if SCHEME == "https":
+            assert "path=/usr/bin/uwsgi" in command and loaded[node] == f"/opt/glance/{release}", \
+                (node, command, loaded[node])
+        else:
+            assert f"path=/opt/glance/{release}/bin/uwsgi" in command, (node, command)
 
 
 def assert_schema_at_head(host, release):

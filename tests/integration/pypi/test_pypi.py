@@ -212,3 +212,85 @@ def test_locations_shown_to_the_service_role_only(host):
     [image] = glance_client(host, GLANCE, "find", SERVER["images"][0]["name"])
     admin = admin_env(PILLAR["bootstrap"], SERVER["identity"]["region"])
     assert_locations_guarded(host, GLANCE, admin, image["id"], int(GLANCE_VERSION.split(".")[0]))
+
+
+# Sends one memcached command from the Glance node to HOST:PORT, over TLS
+# verified with the CA file (or plain TCP when it is "-"), and prints what
+# came back before END or the end of the connection.
+MEMCACHED_EXCHANGE = r"""
+import socket, ssl, sys
+host, port, cafile, command = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+sock = socket.create_connection((host, port), timeout=5)
+if cafile != "-":
+    sock = ssl.create_default_context(cafile=cafile).wrap_socket(sock, server_hostname=host)
+sock.sendall(command.encode() + b"\r\n")
+answer = b""
+try:
+    while not answer.endswith(b"END\r\n") and not answer.startswith(b"VERSION"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+except OSError as error:
+    answer += f"[{type(error).__name__}]".encode()
+sys.stdout.write(answer.decode(errors="replace"))
+"""
+
+
+def memcached_exchange(host, command, cafile):
+    cache = SERVER["cache"]["members"][0]
+    cmd = host.run(f"python3 -c {shlex.quote(MEMCACHED_EXCHANGE)} {cache['host']} {cache['port']} {cafile} "
+                   f"{shlex.quote(command)}")
+    assert cmd.rc == 0, cmd.stderr
+    return cmd.stdout
+
+
+def test_token_cache_speaks_tls_to_memcached(host, api):
+    """cache:ssl: keystonemiddleware's token cache reaches memcached over
+    TLS, verified with the pillar's CA; memcached there answers no plain
+    client. The token Glance validated for a request is among memcached's
+    keys (tokens/...), read back over TLS."""
+    ssl = SERVER["cache"]["ssl"]
+    assert ssl["enabled"]
+    authtoken = api["keystone_authtoken"]
+    assert authtoken["memcache_tls_enabled"] == "true"
+    assert authtoken["memcache_tls_cafile"] == ssl["cacert_file"]
+    assert authtoken["memcache_use_advanced_pool"] == "true"
+    plain = memcached_exchange(host, "version", "-")
+    assert "VERSION" not in plain, plain
+    assert memcached_exchange(host, "version", ssl["cacert_file"]).startswith("VERSION ")
+    assert glance_client(host, GLANCE, "find", SERVER["images"][0]["name"])
+    keys = [line.split()[0] for line in memcached_exchange(host, "lru_crawler metadump all",
+                                                           ssl["cacert_file"]).splitlines()]
+    assert any(key.startswith("key=tokens%2F") for key in keys), keys[:20]
+
+
+# The virtualenv's requests against a TLS server of the suite (the
+# controller's memcached: its certificate is from the suite's CA): prints
+# SSLError when the certificate is refused, else "verified" (the handshake
+# passed; memcached then answers no HTTP).
+REQUESTS_VERIFY = r"""
+import sys, requests
+try:
+    requests.get("https://%s:%s/" % (sys.argv[1], sys.argv[2]), timeout=10)
+    print("verified")
+except requests.exceptions.SSLError:
+    print("SSLError")
+except requests.exceptions.RequestException:
+    print("verified")
+"""
+
+
+def test_glance_api_trusts_the_hosts_ca_bundle(host, api):
+    """requests in a virtualenv trusts certifi's bundle, not the host's:
+    glance-api's uWSGI sets REQUESTS_CA_BUNDLE to the host's, where the
+    site's CA is (here the suite's, which test_services.tls added). With
+    it, a server that CA signed verifies; without it, it is refused."""
+    bundle = "/etc/ssl/certs/ca-certificates.crt"
+    assert read_ini(host, UWSGI_INI).get("uwsgi", "env") == f"REQUESTS_CA_BUNDLE={bundle}"
+    cache = SERVER["cache"]["members"][0]
+    script = f"{VENV}/bin/python -c {shlex.quote(REQUESTS_VERIFY)} {cache['host']} {cache['port']}"
+    trusted = host.run(f"env REQUESTS_CA_BUNDLE={bundle} {script}")
+    assert (trusted.rc, trusted.stdout.strip()) == (0, "verified"), trusted.stdout + trusted.stderr
+    default = host.run(f"env -u REQUESTS_CA_BUNDLE {script}")
+    assert (default.rc, default.stdout.strip()) == (0, "SSLError"), default.stdout + default.stderr

@@ -80,9 +80,14 @@ print(json.dumps({"requests": total, "failed": failed, "longest_gap": round(long
 
 def pillar(release, build, contract=True):
     """The release on the upgrade's own database, the other releases kept
-    until the suite's pillar comes back."""
+    until the suite's pillar comes back. A release whose keystonemiddleware
+    has no TLS to memcached (refused at render time) goes without the
+    token cache: the suite's memcached speaks TLS only."""
     server = {"version": release, "install": {"method": "pypi", "build": build, "keep_previous": True},
               "database": {"name": UPGRADE_DB, **({} if contract else {"contract": False})}}
+    memcache_tls_from = RELEASES["features"]["memcache_tls"][0]
+    if int(RELEASES["pypi"][release]["glance"].split(".")[0]) < memcache_tls_from:
+        server["cache"] = {"members": [], "ssl": {"enabled": False, "cacert_file": None}}
     return "pillar=" + json.dumps({"glance": {"server": server}})
 
 

@@ -2,7 +2,6 @@
 (test-only states), then glance.bootstrap and glance with
 tests/pillar/single.sls. Every pillar value asserted where it landed, and
 Glance proven to work through Keystone."""
-import json
 import shlex
 import time
 import urllib.parse
@@ -16,6 +15,7 @@ from glance_checks import (
     UWSGI_INI,
     assert_clean_logs,
     assert_config_valid,
+    assert_https_with_the_ca_only,
     assert_private,
     assert_schema_behind_is_detected,
     assert_schema_current,
@@ -181,26 +181,6 @@ def test_policy_rules(host):
     assert rules == {"publicize_image": "role:admin"}
 
 
-# Runs on the host: URL, then the CA file; prints how each client fares, as
-# {"with_ca", "without_ca", "plain_http"}: an HTTP status, or the error.
-TLS_PROBE = r"""
-import json, ssl, sys, urllib.error, urllib.request
-url, cafile = sys.argv[1], sys.argv[2]
-
-def attempt(target, context=None):
-    try:
-        return urllib.request.urlopen(target, context=context, timeout=10).status
-    except urllib.error.HTTPError as error:
-        return error.code
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-
-print(json.dumps({"with_ca": attempt(url, ssl.create_default_context(cafile=cafile)),
-                  "without_ca": attempt(url, ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)),
-                  "plain_http": attempt(url.replace("https:", "http:", 1))}))
-"""
-
-
 # Glance's API and Keystone (Security Guide Check-Image-04: TLS for
 # authentication), where the suite's pillar puts them on https, and the one
 # CA bundle the pillar gives Glance's clients.
@@ -214,12 +194,7 @@ def test_https_answers_a_client_with_the_ca_only(host, service):
     if not url.startswith("https:"):
         pytest.skip(f"{service} is on plain http in this suite's pillar")
     assert CLIENT_CA, "https without a CA bundle in the pillar"
-    cmd = host.run(f"python3 -c {shlex.quote(TLS_PROBE)} {url} {CLIENT_CA}")
-    assert cmd.rc == 0, cmd.stderr
-    seen = json.loads(cmd.stdout)
-    assert seen["with_ca"] in (200, 300), seen
-    assert "CERTIFICATE_VERIFY_FAILED" in str(seen["without_ca"]), seen
-    assert not isinstance(seen["plain_http"], int), seen
+    assert_https_with_the_ca_only(host, url, CLIENT_CA)
 
 
 def test_service_running(host, api):

@@ -23,6 +23,8 @@
 {%- set public_url = base_url ~ '/v3/' %}
 {%- set tls_dir = salt['pillar.get']('test_services:tls:dir', '/etc/ssl/test-ca') %}
 {%- set socket = '/run/mysqld/mysqld.sock' %}
+{#- The loopback listener without TLS (test_services.memcached). #}
+{%- set memcached_port = 11212 if salt['pillar.get']('glance:server:cache:ssl:enabled', False) else 11211 %}
 {#- Used as it is: see tests/pillar/services.sls for the characters allowed. #}
 {%- set connection = 'mysql+pymysql://%s:%s@localhost/%s?unix_socket=%s' | format(
       db_user, db.password, db_name, socket) %}
@@ -116,7 +118,7 @@ test-services-keystone-config:
         [cache]
         enabled = true
         backend = dogpile.cache.memcached
-        memcache_servers = 127.0.0.1:11211
+        memcache_servers = 127.0.0.1:{{ memcached_port }}
     - require:
       - pkg: test-services-keystone-installed
 
