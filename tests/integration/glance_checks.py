@@ -671,8 +671,10 @@ def require_salt_master(host):
 
 def salt_master_json(host, *args, timeout=1800, check=True):
     """`salt ARGS` on the salt-master HOST, its JSON answer by minion id;
-    CHECK: the command must exit 0."""
-    cmd = host.run(f"timeout {timeout} " + shlex.join(["salt", "--out=json", "--static", *args]))
+    CHECK: the command must exit 0. The CLI waits up to TIMEOUT for every
+    minion's return (its default, 5 s a poll, drops a minion that is busy
+    restarting glance-api on a loaded machine)."""
+    cmd = host.run(f"timeout {timeout} " + shlex.join(["salt", "--out=json", "--static", "-t", str(timeout), *args]))
     assert not check or cmd.rc == 0, \
         f"salt {' '.join(args[:3])}: exit {cmd.rc}\n{cmd.stderr[-3000:]}\n{cmd.stdout[-3000:]}"
     return json.loads(cmd.stdout)
