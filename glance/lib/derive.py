@@ -13,6 +13,7 @@ defaults of them, plus:
   stores, default_store     the stores as {id, key, type, options}
   api_endpoint              where clients on this host reach the API
   api_ssl                   the API's certificate, key and CA files (HTTPS), or None
+  memcache_tls              Keystone's token cache speaks TLS to memcached (cache:ssl)
   api_config                the path of glance-api.conf
   manage_services           services and database actions are managed
   install                   how Glance is installed (derive_install)
@@ -88,6 +89,9 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     glance["api_ssl"] = None
     if isinstance(srv.get("bind"), dict):
         derive_api_ssl(glance, srv["bind"])
+    cache = srv.get("cache") if isinstance(srv.get("cache"), dict) else {}
+    glance["memcache_tls"] = bool(cache.get("members") and (srv.get("identity") or {}).get("engine") == "keystone"
+                                  and (cache.get("ssl") or {}).get("enabled"))
     derive_install(glance, srv, releases, grains)
     from_pypi = (glance.get("install") or {}).get("method") == "pypi"
     glance["uwsgi"]["wsgi_module"] = bool(features["wsgi_module"] and (
@@ -139,8 +143,8 @@ def derive_install(glance, srv, releases, grains):
     cache = srv.get("cache") if isinstance(srv.get("cache"), dict) else {}
     if cache.get("members") and (srv.get("identity") or {}).get("engine") == "keystone":
         requirements.append(pypi["libraries"]["memcached"])
-        if (cache.get("ssl") or {}).get("enabled"):
-            requirements.append(pypi["libraries"]["memcached_tls"])
+    if glance["memcache_tls"]:
+        requirements.append(pypi["libraries"]["memcached_tls"])
     build = install.get("build") or []
     paste_source = f"{venv}/etc/glance/glance-api-paste.ini"
     paste_in_config_dir = bool(release and release.get("paste_in_config_dir"))
