@@ -12,7 +12,8 @@ import re
 # Keys of glance:server that hold a mapping (notification may also be a
 # bool, stores a list).
 MAPPINGS = ("bind", "database", "identity", "message_queue", "notification", "cache", "storage", "stores",
-            "ceph", "image_cache", "policy", "config", "registry", "import", "cors", "db_purge", "limits")
+            "ceph", "image_cache", "policy", "config", "registry", "import", "cors", "db_purge", "limits",
+            "internal_api")
 STORE_TYPES = ("file", "rbd", "cinder", "s3", "http")
 
 
@@ -56,6 +57,7 @@ def check(glance, given):
     check_image_cache(glance)
     check_limits(glance)
     check_api_ssl(glance)
+    check_internal_api(glance)
 
 
 def check_shapes(given):
@@ -561,3 +563,35 @@ def check_api_ssl(glance):
     if glance.get("install", {}).get("method") == "pypi" and not glance["pypi"]["tls_uwsgi"]:
         raise Invalid("bind:ssl:enabled", "the uWSGI wheel of PyPI installs (pyuwsgi) is built without TLS, and "
                       f"this platform's uWSGI has no plugin for Python {glance['install']['python_version']}")
+
+
+def check_internal_api(glance):
+    """OSSN-0090's internal glance-api: before the location API only, on
+    the eventlet server, on a port of its own, with the public API hiding
+    the locations it shows."""
+    srv = glance["server"]
+    internal = srv["internal_api"]
+    if not isinstance(internal.get("enabled"), bool):
+        raise Invalid("internal_api:enabled", f"expected true or false, got {internal.get('enabled')}")
+    if not internal["enabled"]:
+        return
+    if glance["features"]["location_api"]:
+        raise Invalid("internal_api:enabled",
+                      f"refused for {glance['version']}: from 2024.2 Nova and Cinder read locations through the "
+                      "location API (image API 2.17, service role only); point the internal endpoint at glance-api")
+    if glance["api_server"] != "eventlet":
+        raise Invalid("internal_api:enabled",
+                      f"the internal API runs glance-api's eventlet server, and {glance['version']} is set to run "
+                      "under uWSGI here (glance:lookup:api_server, or a PyPI install)")
+    address, port = internal.get("address"), internal.get("port")
+    if not isinstance(address, str) or not address:
+        raise Invalid("internal_api:address", "give the address Nova and Cinder reach it on, "
+                      "one end users cannot reach")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536:
+        raise Invalid("internal_api:port", f"expected a port number, got {port}")
+    if port == srv["bind"]["port"]:
+        raise Invalid("internal_api:port", f"{port} is the public API's (bind:port)")
+    for key in ("show_image_direct_url", "show_multiple_locations"):
+        if srv[key]:
+            raise Invalid(key, "the internal API (internal_api) shows the locations; "
+                          "the public API keeps them hidden (OSSN-0090)")

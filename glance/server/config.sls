@@ -111,6 +111,26 @@ glance-server-config-dir-file-directory:
       - file: glance-server-config-ssl-*
 {%- endif %}
 
+{%- if glance.server.internal_api.enabled %}
+
+glance-server-config-internal-api-unit-file-managed:
+  file.managed:
+    - name: /etc/systemd/system/{{ glance.services.api_internal }}.service
+    - source: salt://{{ tplroot }}/files/glance-api-internal.service.jinja
+    - template: jinja
+    - context:
+        binary: {{ glance.api_binary }}
+        configs: {{ [glance.api_config, inifiles.api_internal.path]|json }}
+        log_file: {{ glance.log_dir }}/{{ glance.services.api_internal }}.log
+        user: {{ glance.user }}
+        group: {{ glance.group }}
+    - user: root
+    - group: root
+    - mode: '0644'
+    - require:
+      - sls: {{ tplroot }}.server.install
+{%- endif %}
+
 {%- if glance.api_server == 'uwsgi' and glance.uwsgi.manage_unit %}
 
 glance-server-config-uwsgi-unit-file-managed:

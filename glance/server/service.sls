@@ -8,6 +8,9 @@
 {%- if glance.features.registry %}
 {%-   do services.append(glance.services.registry) %}
 {%- endif %}
+{%- if glance.server.internal_api.enabled %}
+{%-   do services.append(glance.services.api_internal) %}
+{%- endif %}
 
 {%- if glance.manage_services %}
 
@@ -47,6 +50,30 @@ glance-server-service-previous-releases-glance-venv-absent:
 {%-   for service in services %}
       - service: glance-server-service-{{ service }}-running
 {%-   endfor %}
+{%- endif %}
+{%- set internal_unit = '/etc/systemd/system/' ~ glance.services.api_internal ~ '.service' %}
+{%- if not glance.server.internal_api.enabled and salt['file.file_exists'](internal_unit) %}
+
+{#- An internal API a previous run set up goes when the pillar drops it
+    (from 2024.2 the location API takes its place). #}
+glance-server-service-{{ glance.services.api_internal }}-dead:
+  service.dead:
+    - name: {{ glance.services.api_internal }}
+    - enable: false
+
+glance-server-service-internal-api-files-absent:
+  file.absent:
+    - names:
+      - {{ internal_unit }}
+      - {{ glance.config_dir }}/glance-api-internal.conf
+    - require:
+      - service: glance-server-service-{{ glance.services.api_internal }}-dead
+
+glance-server-service-internal-api-daemon-reload:
+  cmd.run:
+    - name: systemctl daemon-reload
+    - onchanges:
+      - file: glance-server-service-internal-api-files-absent
 {%- endif %}
 {%- else %}
 

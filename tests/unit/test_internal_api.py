@@ -1,0 +1,105 @@
+"""OSSN-0090's internal glance-api (glance:server:internal_api), for the
+releases before the location API: what it writes, its unit and service,
+its removal when the pillar drops it, and each refusal by its message."""
+import pytest
+
+from saltrender import RenderError, load_pillar, with_version
+
+API = "/etc/glance/glance-api.conf"
+INTERNAL = "/etc/glance/glance-api-internal.conf"
+UNIT = "/etc/systemd/system/glance-api-internal.service"
+ON = {"enabled": True, "address": "10.0.0.5", "port": 9293}
+
+
+def single_ceph(internal_api=None, **server):
+    """The single-ceph suite's pillar with the locations left to an internal
+    API (or INTERNAL_API as given)."""
+    pillar = load_pillar("single_ceph")
+    keys = {"show_image_direct_url": False, "internal_api": ON if internal_api is None else internal_api}
+    pillar["glance"]["server"].update(keys, **server)
+    return pillar
+
+
+# The platforms whose packages predate the location API (2024.2).
+@pytest.fixture(params=["debian-12", "ubuntu-22.04", "ubuntu-24.04"])
+def platform(request):
+    return request.param
+
+
+def test_the_internal_api_shows_the_locations_the_public_one_hides(render, platform):
+    rendered = render(platform, single_ceph())
+    internal = rendered.ini(INTERNAL)
+    assert {s: dict(internal.items(s)) for s in internal.sections()} == {
+        "DEFAULT": {"bind_host": "10.0.0.5", "bind_port": "9293",
+                    "show_image_direct_url": "true", "show_multiple_locations": "true"},
+        "paste_deploy": {"config_file": "/etc/glance/glance-api-paste.ini"},
+    }
+    api = rendered.ini(API)
+    assert api.get("DEFAULT", "show_image_direct_url") == "false"
+    assert not api.has_option("DEFAULT", "show_multiple_locations")
+    assert api.get("DEFAULT", "bind_port") == "9292"
+    _, _, managed = rendered.function("glance-server-config-api_internal-file-managed")
+    assert (managed["user"], managed["group"], managed["mode"]) == ("root", "glance", "0640")
+
+
+def test_its_unit_runs_the_eventlet_server_on_both_files(render, platform):
+    rendered = render(platform, single_ceph())
+    unit = rendered.text(UNIT)
+    assert ("ExecStart=/usr/bin/glance-api --config-file=/etc/glance/glance-api.conf "
+            "--config-file=/etc/glance/glance-api-internal.conf "
+            "--log-file=/var/log/glance/glance-api-internal.log") in unit.splitlines()
+    assert "User=glance" in unit.splitlines()
+    _, function, running = rendered.function("glance-server-service-glance-api-internal-running")
+    assert function == "running" and running["enable"] is True
+    assert {"sls": "glance.server.config"} in running["watch"]
+    assert {"sls": "glance.server.db"} in running["require"]
+
+
+def test_off_by_default_and_nothing_to_remove_on_a_host_without_it(render):
+    rendered = render("debian-12", load_pillar("single_ceph"))
+    assert INTERNAL not in rendered.managed_files() and UNIT not in rendered.managed_files()
+    assert not [s for s in rendered.states if "internal" in s]
+
+
+REFUSALS = {
+    "a release with the location api": (
+        with_version(single_ceph(), "2024.2"),
+        "glance:server:internal_api:enabled: refused for 2024.2: from 2024.2 Nova and Cinder read locations "
+        "through the location API (image API 2.17, service role only); point the internal endpoint at glance-api"),
+    "under uwsgi": (
+        dict(single_ceph(), glance={**single_ceph()["glance"], "lookup": {"api_server": "uwsgi"}}),
+        "glance:server:internal_api:enabled: the internal API runs glance-api's eventlet server, and zed is set "
+        "to run under uWSGI here (glance:lookup:api_server, or a PyPI install)"),
+    "no address": (
+        single_ceph({"enabled": True}),
+        "glance:server:internal_api:address: give the address Nova and Cinder reach it on, one end users "
+        "cannot reach"),
+    "the public port": (
+        single_ceph(dict(ON, port=9292)),
+        "glance:server:internal_api:port: 9292 is the public API's (bind:port)"),
+    "not a port": (
+        single_ceph(dict(ON, port="internal")),
+        "glance:server:internal_api:port: expected a port number, got internal"),
+    "not a switch": (
+        single_ceph({"enabled": "yes"}),
+        "glance:server:internal_api:enabled: expected true or false, got yes"),
+    "direct_url still public": (
+        single_ceph(show_image_direct_url=True),
+        "glance:server:show_image_direct_url: the internal API (internal_api) shows the locations; "
+        "the public API keeps them hidden (OSSN-0090)"),
+    "multiple locations still public": (
+        single_ceph(show_multiple_locations=True),
+        "glance:server:show_multiple_locations: the internal API (internal_api) shows the locations; "
+        "the public API keeps them hidden (OSSN-0090)"),
+    "an unknown key": (
+        single_ceph(dict(ON, host="10.0.0.5")),
+        "glance:server:internal_api:host"),
+}
+
+
+@pytest.mark.parametrize("case", REFUSALS)
+def test_refused_with_a_message_naming_the_key(render, case):
+    pillar, message = REFUSALS[case]
+    with pytest.raises(RenderError) as error:
+        render("debian-12", pillar)
+    assert message in str(error.value)
