@@ -112,8 +112,21 @@ def test_policy_file_is_an_empty_mapping_without_rules(render):
     del pillar["glance"]["server"]["policy"]
     text = render("debian-12", pillar).text("/etc/glance/policy.yaml")
     assert text.strip().splitlines()[-1] == "{}"
-    juno = render("debian-12", {"glance": {"server": {"version": "juno", "identity": {"host": "k", "password": "p"}}}})
-    assert juno.text("/etc/glance/policy.json").strip() == "{}"
+    rocky = render("debian-12", {"glance": {"server": {"version": "rocky", "identity": {"host": "k", "password": "p"}}}})
+    assert rocky.text("/etc/glance/policy.json").strip() == "{}"
+
+
+@pytest.mark.parametrize("version", ["juno", "queens"])
+def test_copy_from_is_for_administrators_while_v1_lasts(render, version):
+    """The Security Guide's Check-Image-05 (masked port scans): the Images
+    API v1's copy_from, administrators only, up to Queens; the pillar's rule
+    wins, and null leaves it to Glance."""
+    pillar = {"glance": {"server": {"version": version, "identity": {"host": "k", "password": "p"}}}}
+    assert json.loads(render("debian-12", pillar).text("/etc/glance/policy.json")) == {"copy_from": "role:admin"}
+    for given, written in [("role:admin or role:importer", {"copy_from": "role:admin or role:importer"}),
+                           (None, {})]:
+        pillar["glance"]["server"]["policy"] = {"copy_from": given}
+        assert json.loads(render("debian-12", pillar).text("/etc/glance/policy.json")) == written
 
 
 ADMIN_ONLY = ["context_is_admin", "publicize_image", "manage_image_cache", "copy_image", "cache_image",
@@ -170,6 +183,7 @@ def test_seed_sample_on_juno(render):
         "filesystem_store_datadir": "/var/lib/glance/images",
     })
     assert json.loads(rendered.text("/etc/glance/policy.json")) == {
+        "copy_from": "role:admin",
         "publicize_image": "role:admin or role:image_manager",
     }
     registry = rendered.ini(REGISTRY)
