@@ -60,9 +60,15 @@ def check(glance, given):
     check_internal_api(glance)
 
 
+# Of MAPPINGS, the keys whose default is no mapping: null is theirs.
+NULLABLE = ("cache", "storage", "stores")
+
+
 def check_shapes(given):
     for key in MAPPINGS:
         value = given.get(key)
+        if key in given and value is None and key not in NULLABLE:
+            raise Invalid(key, "expected a mapping, got null (leave the key out for the defaults)")
         if key not in given or value is None or isinstance(value, dict):
             continue
         if key == "notification" and value in (True, False):

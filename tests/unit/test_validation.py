@@ -331,6 +331,12 @@ CASES = {
     "database not a mapping": (
         server(database="mysql://x"),
         "glance:server:database: expected a mapping, got mysql://x"),
+    "image cache null": (
+        server(image_cache=None),
+        "glance:server:image_cache: expected a mapping, got null (leave the key out for the defaults)"),
+    "internal api null": (
+        server(internal_api=None),
+        "glance:server:internal_api: expected a mapping, got null (leave the key out for the defaults)"),
     "override of an unmanaged file": (
         server(version="2025.1", config={"glance-registry.conf": {"DEFAULT": {"debug": True}}}),
         "glance:server:config:glance-registry.conf: not a file the formula writes for 2025.1; "
