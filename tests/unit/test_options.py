@@ -112,7 +112,8 @@ def test_policy_file_is_an_empty_mapping_without_rules(render):
     del pillar["glance"]["server"]["policy"]
     text = render("debian-12", pillar).text("/etc/glance/policy.yaml")
     assert text.strip().splitlines()[-1] == "{}"
-    rocky = render("debian-12", {"glance": {"server": {"version": "rocky", "identity": {"host": "k", "password": "p"}}}})
+    rocky = {"glance": {"server": {"version": "rocky", "identity": {"host": "k", "password": "p"}}}}
+    rocky = render("debian-12", rocky)
     assert rocky.text("/etc/glance/policy.json").strip() == "{}"
 
 

@@ -74,9 +74,9 @@ UNKNOWN = {
         server(flavour="blue"),
         "glance:server:flavour: unknown key; known keys: behind_proxy, bind, cache, ceph, config, cors, database, "
         "db_purge, default_store, enable_v1_api, enabled, identity, image_cache, image_seeding, images, import, "
-        "install, internal_api, limits, manage_services, message_queue, notification, policy, property_protection, registry, role, "
-        "show_image_direct_url, show_multiple_locations, storage, stores, version, worker_self_reference_url, "
-        "workers"),
+        "install, internal_api, limits, manage_services, message_queue, notification, policy, property_protection, "
+        "registry, role, show_image_direct_url, show_multiple_locations, storage, stores, version, "
+        "worker_self_reference_url, workers"),
     "nothing close, nested": (
         server(bind={"address": "0.0.0.0", "interface": "eth0"}),
         "glance:server:bind:interface: unknown key; known keys: address, port, ssl"),
