@@ -13,8 +13,11 @@ defaults of them, plus:
   stores, default_store     the stores as {id, key, type, options}
   api_endpoint              where clients on this host reach the API
   api_ssl                   the API's certificate, key and CA files (HTTPS), or None
-  memcache_tls              Keystone's token cache speaks TLS to memcached (cache:ssl)
+  token_cache               Keystone's tokens are cached in memcached (keystone, cache:members)
+  memcache_tls              that cache speaks TLS to memcached (cache:ssl)
   api_config                the path of glance-api.conf
+  internal_api_config       the path of the internal API's file (server:internal_api)
+  internal_api_unit         the path of the internal API's systemd unit
   manage_services           services and database actions are managed
   install                   how Glance is installed (derive_install)
   bin_dir, python           where Glance's commands and Python are
@@ -79,6 +82,8 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
         "features": features,
         "api_server": "uwsgi" if features["uwsgi_only"] else glance["api_server"],
         "api_config": f"{glance['config_dir']}/glance-api.conf",
+        "internal_api_config": f"{glance['config_dir']}/glance-api-internal.conf",
+        "internal_api_unit": f"/etc/systemd/system/{glance['services']['api_internal']}.service",
     })
     derive_database(srv, server)
     derive_identity(glance, srv, server)
@@ -90,8 +95,8 @@ def build(platform_map, lookup, server, bootstrap, releases, grains):
     if isinstance(srv.get("bind"), dict):
         derive_api_ssl(glance, srv["bind"])
     cache = srv.get("cache") if isinstance(srv.get("cache"), dict) else {}
-    glance["memcache_tls"] = bool(cache.get("members") and (srv.get("identity") or {}).get("engine") == "keystone"
-                                  and (cache.get("ssl") or {}).get("enabled"))
+    glance["token_cache"] = bool(cache.get("members") and (srv.get("identity") or {}).get("engine") == "keystone")
+    glance["memcache_tls"] = bool(glance["token_cache"] and (cache.get("ssl") or {}).get("enabled"))
     derive_install(glance, srv, releases, grains)
     from_pypi = (glance.get("install") or {}).get("method") == "pypi"
     glance["uwsgi"]["wsgi_module"] = bool(features["wsgi_module"] and (
@@ -140,8 +145,7 @@ def derive_install(glance, srv, releases, grains):
     library = pypi["libraries"].get((srv.get("database") or {}).get("engine"))
     if library:
         requirements.append(library)
-    cache = srv.get("cache") if isinstance(srv.get("cache"), dict) else {}
-    if cache.get("members") and (srv.get("identity") or {}).get("engine") == "keystone":
+    if glance["token_cache"]:
         requirements.append(pypi["libraries"]["memcached"])
     if glance["memcache_tls"]:
         requirements.append(pypi["libraries"]["memcached_tls"])

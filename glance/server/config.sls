@@ -115,12 +115,12 @@ glance-server-config-dir-file-directory:
 
 glance-server-config-internal-api-unit-file-managed:
   file.managed:
-    - name: /etc/systemd/system/{{ glance.services.api_internal }}.service
+    - name: {{ glance.internal_api_unit }}
     - source: salt://{{ tplroot }}/files/glance-api-internal.service.jinja
     - template: jinja
     - context:
         binary: {{ glance.api_binary }}
-        configs: {{ [glance.api_config, inifiles.api_internal.path]|json }}
+        configs: {{ [glance.api_config, glance.internal_api_config]|json }}
         log_file: {{ glance.log_dir }}/{{ glance.services.api_internal }}.log
         user: {{ glance.user }}
         group: {{ glance.group }}

@@ -51,8 +51,7 @@ glance-server-service-previous-releases-glance-venv-absent:
       - service: glance-server-service-{{ service }}-running
 {%-   endfor %}
 {%- endif %}
-{%- set internal_unit = '/etc/systemd/system/' ~ glance.services.api_internal ~ '.service' %}
-{%- if not glance.server.internal_api.enabled and salt['file.file_exists'](internal_unit) %}
+{%- if not glance.server.internal_api.enabled and salt['file.file_exists'](glance.internal_api_unit) %}
 
 {#- An internal API a previous run set up goes when the pillar drops it
     (from 2024.2 the location API takes its place). #}
@@ -64,8 +63,8 @@ glance-server-service-{{ glance.services.api_internal }}-dead:
 glance-server-service-internal-api-files-absent:
   file.absent:
     - names:
-      - {{ internal_unit }}
-      - {{ glance.config_dir }}/glance-api-internal.conf
+      - {{ glance.internal_api_unit }}
+      - {{ glance.internal_api_config }}
     - require:
       - service: glance-server-service-{{ glance.services.api_internal }}-dead
 

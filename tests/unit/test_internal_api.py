@@ -1,9 +1,9 @@
 """OSSN-0090's internal glance-api (glance:server:internal_api), for the
 releases before the location API: what it writes, its unit and service,
-its removal when the pillar drops it, and each refusal by its message."""
+and nothing when it is off. Its refusals are in test_validation.py."""
 import pytest
 
-from saltrender import RenderError, load_pillar, with_version
+from saltrender import load_pillar
 
 API = "/etc/glance/glance-api.conf"
 INTERNAL = "/etc/glance/glance-api-internal.conf"
@@ -59,47 +59,3 @@ def test_off_by_default_and_nothing_to_remove_on_a_host_without_it(render):
     rendered = render("debian-12", load_pillar("single_ceph"))
     assert INTERNAL not in rendered.managed_files() and UNIT not in rendered.managed_files()
     assert not [s for s in rendered.states if "internal" in s]
-
-
-REFUSALS = {
-    "a release with the location api": (
-        with_version(single_ceph(), "2024.2"),
-        "glance:server:internal_api:enabled: refused for 2024.2: from 2024.2 Nova and Cinder read locations "
-        "through the location API (image API 2.17, service role only); point the internal endpoint at glance-api"),
-    "under uwsgi": (
-        dict(single_ceph(), glance={**single_ceph()["glance"], "lookup": {"api_server": "uwsgi"}}),
-        "glance:server:internal_api:enabled: the internal API runs glance-api's eventlet server, and zed is set "
-        "to run under uWSGI here (glance:lookup:api_server, or a PyPI install)"),
-    "no address": (
-        single_ceph({"enabled": True}),
-        "glance:server:internal_api:address: give the address Nova and Cinder reach it on, one end users "
-        "cannot reach"),
-    "the public port": (
-        single_ceph(dict(ON, port=9292)),
-        "glance:server:internal_api:port: 9292 is the public API's (bind:port)"),
-    "not a port": (
-        single_ceph(dict(ON, port="internal")),
-        "glance:server:internal_api:port: expected a port number, got internal"),
-    "not a switch": (
-        single_ceph({"enabled": "yes"}),
-        "glance:server:internal_api:enabled: expected true or false, got yes"),
-    "direct_url still public": (
-        single_ceph(show_image_direct_url=True),
-        "glance:server:show_image_direct_url: the internal API (internal_api) shows the locations; "
-        "the public API keeps them hidden (OSSN-0090)"),
-    "multiple locations still public": (
-        single_ceph(show_multiple_locations=True),
-        "glance:server:show_multiple_locations: the internal API (internal_api) shows the locations; "
-        "the public API keeps them hidden (OSSN-0090)"),
-    "an unknown key": (
-        single_ceph(dict(ON, host="10.0.0.5")),
-        "glance:server:internal_api:host"),
-}
-
-
-@pytest.mark.parametrize("case", REFUSALS)
-def test_refused_with_a_message_naming_the_key(render, case):
-    pillar, message = REFUSALS[case]
-    with pytest.raises(RenderError) as error:
-        render("debian-12", pillar)
-    assert message in str(error.value)

@@ -84,6 +84,9 @@ UNKNOWN = {
         server(database={**MYSQL, "cacert_file": "/ca.pem"}),
         "glance:server:database:cacert_file: unknown key; known keys: contract, engine, host, name, password, path, "
         "port, ssl, user"),
+    "internal api address under another name": (
+        server(internal_api={"enabled": True, "host": "10.0.0.5", "port": 9293}),
+        "glance:server:internal_api:host: unknown key; known keys: address, enabled, port"),
     "first in sorted order": (
         glance(server={"zorkers": 2, "databse": MYSQL}, bootstrap={"identiy": {}}),
         "glance:bootstrap:identiy: unknown key (did you mean identity?)"),

@@ -16,6 +16,8 @@ RULE = {"property": "^x_a$", "create": ["admin"], "read": ["@"], "update": ["adm
 RBD = {"engine": "rbd", "user": "glance", "pool": "images", "client_glance_key": "AQD=="}
 MYSQL = {"engine": "mysql", "host": "db", "password": "pw"}
 KEYSTONE = {"host": "keystone", "password": "pw"}
+# OSSN-0090's internal API, with the public API's locations hidden (the default).
+INTERNAL = {"enabled": True, "address": "10.0.0.5", "port": 9293}
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n"
 
@@ -337,6 +339,35 @@ CASES = {
     "internal api null": (
         server(internal_api=None),
         "glance:server:internal_api: expected a mapping, got null (leave the key out for the defaults)"),
+    "internal api where the location api serves": (
+        server(version="2024.2", internal_api=INTERNAL),
+        "glance:server:internal_api:enabled: refused for 2024.2: from 2024.2 Nova and Cinder read locations "
+        "through the location API (image API 2.17, service role only); point the internal endpoint at glance-api"),
+    "internal api under uwsgi": (
+        {"glance": {"server": {"internal_api": INTERNAL}, "lookup": {"api_server": "uwsgi"}}},
+        "glance:server:internal_api:enabled: the internal API runs glance-api's eventlet server, and zed is set "
+        "to run under uWSGI here (glance:lookup:api_server, or a PyPI install)"),
+    "internal api without an address": (
+        server(internal_api={"enabled": True}),
+        "glance:server:internal_api:address: give the address Nova and Cinder reach it on, one end users "
+        "cannot reach"),
+    "internal api on the public port": (
+        server(internal_api=dict(INTERNAL, port=9292)),
+        "glance:server:internal_api:port: 9292 is the public API's (bind:port)"),
+    "internal api port not a number": (
+        server(internal_api=dict(INTERNAL, port="internal")),
+        "glance:server:internal_api:port: expected a port number, got internal"),
+    "internal api switch not a bool": (
+        server(internal_api={"enabled": "yes"}),
+        "glance:server:internal_api:enabled: expected true or false, got yes"),
+    "internal api with direct_url still public": (
+        server(internal_api=INTERNAL, show_image_direct_url=True),
+        "glance:server:show_image_direct_url: the internal API (internal_api) shows the locations; "
+        "the public API keeps them hidden (OSSN-0090)"),
+    "internal api with multiple locations still public": (
+        server(internal_api=INTERNAL, show_multiple_locations=True),
+        "glance:server:show_multiple_locations: the internal API (internal_api) shows the locations; "
+        "the public API keeps them hidden (OSSN-0090)"),
     "override of an unmanaged file": (
         server(version="2025.1", config={"glance-registry.conf": {"DEFAULT": {"debug": True}}}),
         "glance:server:config:glance-registry.conf: not a file the formula writes for 2025.1; "
