@@ -80,6 +80,7 @@ def test_with_tls_the_distributions_uwsgi_serves_the_virtualenv(render):
     ini = rendered.ini("/etc/glance/glance-api-uwsgi.ini")
     assert (ini.get("uwsgi", "plugins"), ini.get("uwsgi", "virtualenv")) == ("python3", "/opt/glance/2026.2")
     assert ini.get("uwsgi", "https-socket").endswith(",/etc/ssl/glance.crt,/etc/ssl/glance.key,HIGH")
+    assert ini.get("uwsgi", "skip-atexit-teardown") == "true"
     assert ini.get("uwsgi", "module") == "glance.wsgi.api:application"
     _, _, venv = rendered.function(VENV_STATE)
     assert not [r for r in venv["requirements"] if "uwsgi" in r]

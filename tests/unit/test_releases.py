@@ -127,6 +127,9 @@ def test_release_keys(render, platform, release):
         assert int(uwsgi["chunked-input-limit"]) >= 64 * 1024 * 1024
         # A client gone before its answer is not raised into Glance.
         assert uwsgi["disable-write-exception"] == "true"
+        # A stopping worker skips Python's teardown, which waited for
+        # threads still running (RabbitMQ's heartbeat) until uWSGI's mercy.
+        assert (uwsgi["die-on-term"], uwsgi["skip-atexit-teardown"]) == ("true", "true")
     else:
         assert (default["bind_host"], default["bind_port"], default["workers"]) == ("0.0.0.0", "9292", "2")
         assert uwsgi_ini not in files
