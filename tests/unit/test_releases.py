@@ -191,6 +191,8 @@ def test_uwsgi_by_lookup_on_older_release_loads_the_script(render):
     assert not api.has_option("DEFAULT", "bind_host")
     unit = rendered.text("/etc/systemd/system/glance-api.service")
     assert "ExecStart=/usr/bin/uwsgi --ini /etc/glance/glance-api-uwsgi.ini" in unit
+    # Stopped by its master alone (each worker signalled once).
+    assert "\nKillMode=mixed\n" in unit
 
 
 @pytest.mark.parametrize("platform, pkgs, services", [

@@ -249,6 +249,17 @@ def test_service_running(host, api):
     assert_service_running(host, "glance-api")
 
 
+def test_every_stop_of_glance_api_was_prompt(host):
+    """The rolling update and upgrade restarted glance-api several times
+    under load: no uWSGI worker outlived its master's stop until the
+    worker-reload-mercy (the formula's unit signals the master alone)."""
+    journal = host.run("journalctl -u glance-api --no-pager -o cat")
+    assert journal.rc == 0, journal.stderr
+    assert journal.stdout.count("SIGINT/SIGTERM received") >= 2, "glance-api was not restarted here"
+    slow = [line for line in journal.stdout.splitlines() if "taking too much time to die" in line]
+    assert slow == [], slow
+
+
 def test_schema_current(host):
     assert_schema_current(host)
 
