@@ -12,7 +12,16 @@ import shlex
 import pytest
 from test_pypi import GLANCE, SERVER, VENV
 
-from glance_checks import _DIGESTS, KEYSTONE_TOKEN, changed_or_failed, failed_first, read_ini, run_client, salt_call
+from glance_checks import (
+    _DIGESTS,
+    KEYSTONE_TOKEN,
+    assert_stops_were_prompt,
+    changed_or_failed,
+    failed_first,
+    read_ini,
+    run_client,
+    salt_call,
+)
 
 LOCAL_API = dict(GLANCE, OS_ENDPOINT="http://127.0.0.1:9292")
 MIRROR = "http://controller:8090/pattern.raw"
@@ -171,3 +180,10 @@ def test_web_download_from_an_allowed_mirror_reads_back(host, mirror_allowed):
 @pytest.mark.parametrize("uri", ["http://169.254.169.254:8090/pattern.raw", "http://127.0.0.1:8090/pattern.raw"])
 def test_the_allowlist_alone_is_obeyed(host, mirror_allowed, uri):
     assert_refused(host, uri)
+
+
+def test_every_stop_of_glance_api_was_prompt(host, mirror_allowed):
+    """Last in the suite: the release upgrade and the allowlist above
+    restarted glance-api several times (the allowlist's own restore comes
+    after), and no uWSGI worker outlived its master's stop."""
+    assert_stops_were_prompt(host)
