@@ -243,7 +243,6 @@ def count_log_matches(host, pattern):
     return int(cmd.stdout.strip() or 0)
 
 
-
 def assert_stops_were_prompt(host, at_least=2):
     """glance-api under uWSGI was stopped AT_LEAST times on HOST, and no
     worker outlived its master's stop until uWSGI's worker-reload-mercy
@@ -251,6 +250,7 @@ def assert_stops_were_prompt(host, at_least=2):
     stops = count_log_matches(host, "SIGINT/SIGTERM received")
     assert stops >= at_least, f"glance-api was stopped {stops} times here, fewer than {at_least}"
     assert count_log_matches(host, "taking too much time to die") == 0, "a uWSGI worker outlived its master's stop"
+
 
 # Keys whose values are secrets: passwords, secret_key, client_glance_key...
 SECRET_KEY = re.compile(r"(password|passwd|secret|token|_key)$", re.I)
